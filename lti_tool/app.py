@@ -1,0 +1,159 @@
+"""Composition root: settings → adapters → blueprints → error pages → CLI."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import tomllib
+from flask import Flask, Response, g
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lti_tool.db.engine import make_engine
+from lti_tool.db.models import Platform
+from lti_tool.lti.origin import origin_of
+from lti_tool.runtime import Runtime, close_db, db
+from lti_tool.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS = ROOT / "config" / "defaults.toml"
+
+
+def _instance_path(test_config: Mapping[str, Any] | None) -> str:
+    if test_config and test_config.get("INSTANCE_PATH"):
+        return str(Path(test_config["INSTANCE_PATH"]).resolve())
+    configured = os.environ.get("TIERPATH_INSTANCE")
+    if configured:
+        return str(Path(configured).resolve())
+    return str(ROOT / "instance")
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure an instance of the Flask application.
+
+    Configuration comes from config/defaults.toml, then TIERPATH_* environment
+    variables, then `test_config`; a ConfigError names any bad value.
+    """
+    app = Flask(
+        "lti_tool",
+        instance_path=_instance_path(test_config),
+        template_folder=str(ROOT / "templates"),
+        static_folder=None,
+    )
+    app.config.from_file(str(DEFAULTS), load=tomllib.load, text=False)
+    app.config.from_prefixed_env("TIERPATH")
+    if test_config:
+        app.config.update(test_config)
+    settings = load_settings(app.config, Path(app.instance_path))
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    logging.getLogger("lti_tool").setLevel(settings.log_level)
+    if settings.database_url.startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    app.extensions["tierpath"] = Runtime.build(
+        settings, engine, clock=(test_config or {}).get("CLOCK")
+    )
+    if settings.proxy_fix.enabled:
+        # Behind a TLS-terminating proxy: trust its X-Forwarded-* headers so
+        # request.is_secure and the host are right (cookies need it).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.proxy_fix.x_for,
+            x_proto=settings.proxy_fix.x_proto,
+            x_host=settings.proxy_fix.x_host,
+            x_prefix=settings.proxy_fix.x_prefix,
+        )
+    app.teardown_appcontext(close_db)
+    _register_blueprints(app)
+    _register_security_headers(app)
+    from lti_tool.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from lti_tool.lti.blueprint import bp as lti_bp
+    from lti_tool.web.admin import bp as admin_bp
+    from lti_tool.web.errors import register_error_handlers
+    from lti_tool.web.pages import bp as pages_bp
+    from lti_tool.web.pages import instructor, learner
+
+    app.register_blueprint(lti_bp)
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(learner)
+    app.register_blueprint(instructor)
+    app.register_blueprint(admin_bp)
+    register_error_handlers(app)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        db().execute(sa.text("SELECT 1"))
+        return {"status": "ok"}
+
+
+class _PlatformOrigins:
+    """Registered LMS origins for frame-ancestors / form-action, refreshed each minute."""
+
+    def __init__(self) -> None:
+        self._origins: tuple[str, ...] = ()
+        self._loaded_at = 0.0
+
+    def get(self) -> tuple[str, ...]:
+        if time.monotonic() - self._loaded_at > 60:
+            origins: set[str] = set()
+            for issuer, login_url in db().execute(
+                sa.select(Platform.issuer, Platform.auth_login_url)
+            ):
+                for url in (issuer, login_url):
+                    origin = origin_of(url)
+                    if origin:
+                        origins.add(origin)
+            self._origins = tuple(sorted(origins))
+            self._loaded_at = time.monotonic()
+        return self._origins
+
+    def reset(self) -> None:
+        self._loaded_at = 0.0
+
+
+def _register_security_headers(app: Flask) -> None:
+    origins = _PlatformOrigins()
+    app.extensions["tierpath_origins"] = origins
+
+    @app.before_request
+    def _nonce() -> None:
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        return {"csp_nonce": g.get("csp_nonce", "")}
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        try:
+            lms = " ".join(origins.get())
+        except sa.exc.SQLAlchemyError:
+            lms = ""  # no schema yet (before `tierpath db upgrade`)
+        nonce = g.get("csp_nonce", "")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            f"form-action 'self' {lms}; "
+            # Only registered LMSs may frame tierpath (not X-Frame-Options: DENY).
+            f"frame-ancestors 'self' {lms}; base-uri 'none'; object-src 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,199 @@
+"""The `tierpath` command: Flask's CLI plus db, platform and keys commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from lti_tool.runtime import runtime
+from lti_tool.services import keys as key_service
+from lti_tool.services import platforms as platform_service
+from lti_tool.settings import ConfigError
+
+
+def register_commands(app: Flask) -> None:
+    """Attach tierpath's command groups to the app's CLI."""
+    app.cli.add_command(db_group)
+    app.cli.add_command(platform_group)
+    app.cli.add_command(keys_group)
+
+
+@click.group("db", help="Database schema (Alembic migrations).")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the newest schema."""
+    from lti_tool.db.migrate import upgrade
+
+    url = runtime().settings.database_url
+    upgrade(url, revision)
+    click.echo(f"database at {runtime().engine.url.render_as_string()} is up to date")
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Show the database's schema revision."""
+    from lti_tool.db.migrate import current
+
+    current(runtime().settings.database_url)
+
+
+@click.group("platform", help="LMS platform registrations.")
+def platform_group() -> None:
+    pass
+
+
+@platform_group.command("add")
+@click.option("--issuer", required=True, help="The platform's issuer (iss).")
+@click.option("--client-id", required=True, help="tierpath's client id on it.")
+@click.option(
+    "--deployment-id", "deployment_ids", required=True, multiple=True,
+    help="A deployment id; repeat for several.",
+)
+@click.option("--auth-login-url", required=True, help="OIDC authorization endpoint.")
+@click.option("--token-url", required=True, help="OAuth 2 token endpoint.")
+@click.option("--jwks-url", required=True, help="The platform's public key set.")
+@click.option("--audience", default=None, help="Token endpoint audience, if not its URL.")
+@click.option("--name", default="", help="A display name.")
+@click.option(
+    "--if-missing", is_flag=True,
+    help="Succeed quietly if it exists (new deployment ids are added).",
+)
+@with_appcontext
+def platform_add(
+    issuer: str, client_id: str, deployment_ids: tuple[str, ...], auth_login_url: str,
+    token_url: str, jwks_url: str, audience: str | None, name: str, if_missing: bool,
+) -> None:
+    """Register an LMS platform and its deployment ids."""
+    rt = runtime()
+    with rt.session_factory() as session:
+        try:
+            platform, created = platform_service.add_platform(
+                session,
+                platform_service.PlatformInput(
+                    issuer=issuer, client_id=client_id, deployment_ids=deployment_ids,
+                    auth_login_url=auth_login_url, token_url=token_url,
+                    jwks_url=jwks_url, audience=audience, name=name,
+                ),
+                rt.clock(),
+                if_missing=if_missing,
+            )
+        except platform_service.RegistrationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+        verb = "registered" if created else "already registered"
+        click.echo(
+            f"{verb}: #{platform.id} {platform.issuer} client_id={platform.client_id}"
+            f" deployments={','.join(d.deployment_id for d in platform.deployments)}"
+        )
+
+
+@platform_group.command("list")
+@with_appcontext
+def platform_list() -> None:
+    """List registered platforms."""
+    with runtime().session_factory() as session:
+        platforms = platform_service.list_platforms(session)
+        if not platforms:
+            click.echo("no platforms registered (add one with `tierpath platform add`)")
+        for p in platforms:
+            click.echo(
+                f"#{p.id}\t{p.issuer}\tclient_id={p.client_id}\t"
+                f"deployments={','.join(d.deployment_id for d in p.deployments)}\t"
+                f"login={p.auth_login_url}\ttoken={p.token_url}\tjwks={p.jwks_url}"
+            )
+
+
+@platform_group.command("remove")
+@click.argument("platform_id", type=int, required=False)
+@click.option("--issuer", default=None)
+@click.option("--client-id", default=None)
+@with_appcontext
+def platform_remove(
+    platform_id: int | None, issuer: str | None, client_id: str | None
+) -> None:
+    """Remove a platform by id, or by --issuer and --client-id."""
+    with runtime().session_factory() as session:
+        if platform_id is None:
+            if not (issuer and client_id):
+                raise click.UsageError("give a platform id, or --issuer and --client-id")
+            found = platform_service.find_platform(session, issuer, client_id)
+            if found is None:
+                raise click.ClickException(f"{issuer} / {client_id} is not registered")
+            platform_id = found.id
+        try:
+            removed = platform_service.remove_platform(session, platform_id)
+        except platform_service.RegistrationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+        click.echo(f"removed #{platform_id} {removed.issuer} client_id={removed.client_id}")
+
+
+@click.group("keys", help="The tool's signing keys.")
+def keys_group() -> None:
+    pass
+
+
+@keys_group.command("ensure")
+@with_appcontext
+def keys_ensure() -> None:
+    """Create the current and next keys if they do not exist yet."""
+    rt = runtime()
+    with rt.session_factory() as session:
+        created = key_service.ensure_keys(session, rt.encryptor, rt.clock())
+        session.commit()
+    click.echo("keys created" if created else "keys already present")
+
+
+@keys_group.command("rotate")
+@with_appcontext
+def keys_rotate() -> None:
+    """Promote the next key to current and publish a new next key."""
+    rt = runtime()
+    with rt.session_factory() as session:
+        current, upcoming = key_service.rotate_keys(session, rt.encryptor, rt.clock())
+        session.commit()
+    click.echo(f"current key: {current}\nnext key:    {upcoming}")
+
+
+@keys_group.command("list")
+@with_appcontext
+def keys_list() -> None:
+    """List the tool's keys (public parts only)."""
+    with runtime().session_factory() as session:
+        for key in key_service.list_keys(session):
+            click.echo(f"{key.kid}\t{key.state}\tcreated {key.created_at:%Y-%m-%d %H:%M}")
+
+
+def _create_app() -> Flask:
+    from lti_tool.app import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(
+    name="tierpath",
+    create_app=_create_app,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+    help="tierpath: LTI 1.3 career-path tool.",
+)
+
+
+def main() -> None:
+    """Run the tierpath command line."""
+    try:
+        cli.main(prog_name="tierpath")
+    except ConfigError as exc:
+        click.echo(f"tierpath: configuration error: {exc}", err=True)
+        sys.exit(2)

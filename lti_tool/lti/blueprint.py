@@ -1,0 +1,244 @@
+"""LTI 1.3 endpoints: OIDC login, launch, tool JWKS, Deep Linking."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Response,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from pylti1p3.deep_link_resource import DeepLinkResource
+from pylti1p3.lineitem import LineItem
+
+from lti_tool.domain.roles import ToolRole
+from lti_tool.errors import Refused
+from lti_tool.lti.advantage import Advantage
+from lti_tool.lti.launch import DEEP_LINKING, LaunchPolicy, validate_launch
+from lti_tool.lti.login import LOGIN_PARAMS, start_login
+from lti_tool.lti.origin import local_path
+from lti_tool.runtime import db, runtime
+from lti_tool.services import keys as key_service
+from lti_tool.services.launches import record_launch
+from lti_tool.web.auth import (
+    SESSION_COOKIE,
+    STATE_COOKIE_PREFIX,
+    current_launch,
+    current_session,
+    delete_tool_cookie,
+    requires_role,
+    set_tool_cookie,
+)
+from lti_tool.web.origin import tool_origin
+from lti_tool.web.tokens import token_cache, tool_key
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("lti", __name__)
+
+
+def state_cookie_name(state: str) -> str:
+    """Name of the cookie that binds one login's state to the browser."""
+    return STATE_COOKIE_PREFIX + hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+def _login_params() -> dict[str, str]:
+    return {k: str(request.values.get(k, "")) for k in LOGIN_PARAMS}
+
+
+@bp.route("/lti/login", methods=["GET", "POST"])
+def login() -> Response:
+    """Start the OIDC flow: record state and nonce, send the browser to the LMS."""
+    rt = runtime()
+    params = _login_params()
+    session = db()
+    started = start_login(
+        session,
+        params,
+        origin=tool_origin(),
+        login_ttl=rt.settings.lti_login_ttl,
+        now=rt.clock(),
+    )
+    session.commit()
+    in_frame = request.headers.get("Sec-Fetch-Dest") == "iframe"
+    if in_frame and not request.values.get("new_window"):
+        # In an LMS iframe, first check that this browser keeps our cookies; if
+        # it does not, offer to continue in a new (first-party) window.
+        new_window_url = url_for("lti.login", **params, new_window="1", _external=False)
+        response = make_response(
+            render_template(
+                "lti/cookie_check.html",
+                auth_url=started.auth_url,
+                new_window_url=new_window_url,
+            )
+        )
+    else:
+        response = make_response(redirect(started.auth_url, code=302))
+    set_tool_cookie(
+        response, state_cookie_name(started.state), started.state,
+        rt.settings.lti_login_ttl,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/lti/launch")
+def launch() -> Response:
+    """Validate the launch, bind it to a server-side session, go to the target page."""
+    rt = runtime()
+    session = db()
+    now = rt.clock()
+    state = request.form.get("state")
+    try:
+        validated = validate_launch(
+            session,
+            id_token=request.form.get("id_token"),
+            state=state,
+            state_cookie=request.cookies.get(state_cookie_name(state)) if state else None,
+            keys=rt.keysets,
+            policy=LaunchPolicy(
+                origin=tool_origin(),
+                clock_leeway=rt.settings.lti_clock_leeway,
+                max_launch_age=rt.settings.lti_max_launch_age,
+            ),
+            now=now,
+        )
+    except Refused as refused:
+        session.rollback()
+        if refused.code == "state_cookie_missing" and state:
+            refused.new_window_url = _restart_url(state)
+        raise
+    recorded = record_launch(
+        session,
+        claims=validated.claims,
+        platform=validated.platform,
+        deployment=validated.deployment,
+        session_token=request.cookies.get(SESSION_COOKIE),
+        ttl=rt.settings.lti_launch_ttl,
+        now=now,
+    )
+    session.commit()
+    stored = recorded.launch
+    log.info(
+        "launch accepted platform=%s user=%s role=%s type=%s",
+        validated.platform.issuer, stored.user_id, stored.role, stored.message_type,
+    )
+    if stored.message_type == DEEP_LINKING:
+        destination = url_for("lti.deep_link", launch=stored.id)
+    else:
+        path = local_path(validated.target_link_uri)
+        joiner = "&" if "?" in path else "?"
+        destination = f"{path}{joiner}{urlencode({'launch': stored.id})}"
+    response = make_response(redirect(destination, code=303))
+    if recorded.new_session_token:
+        set_tool_cookie(
+            response, SESSION_COOKIE, recorded.new_session_token,
+            rt.settings.lti_launch_ttl,
+        )
+    if state:
+        delete_tool_cookie(response, state_cookie_name(state))
+    return response
+
+
+def _restart_url(state: str) -> str | None:
+    """A login URL that restarts this sign-in in a new window (cookie fallback)."""
+    from lti_tool.db.models import LoginState
+
+    login = db().get(LoginState, state)
+    if login is None:
+        return None
+    return url_for("lti.login", **login.login_params, new_window="1")
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    """Publish the tool's current and next public keys."""
+    rt = runtime()
+    session = db()
+    if key_service.ensure_keys(session, rt.encryptor, rt.clock()):
+        session.commit()  # first run: the tool's key pair is generated here
+    response = jsonify(key_service.published_jwks(session, rt.clock()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _deep_link_launch() -> None:
+    if current_launch().message_type != DEEP_LINKING:
+        raise Refused(
+            400,
+            "not_deep_linking",
+            "This page is only for adding tierpath content from your LMS.",
+        )
+
+
+# What an instructor can place in the course. Later issues add tiers, modules,
+# rotations and the badge wall.
+PLACEABLE = {
+    "career-path": {
+        "title": "My career path",
+        "text": "Each learner's programs, eligibility and next step.",
+        "path": "/home",
+    },
+}
+
+
+@bp.get("/lti/deep-link")
+@requires_role(ToolRole.INSTRUCTOR, ToolRole.ADMINISTRATOR)
+def deep_link() -> str:
+    """Show what an instructor can place in the course."""
+    _deep_link_launch()
+    return render_template(
+        "lti/deep_link.html",
+        launch=current_launch(),
+        items=PLACEABLE,
+        csrf_token=current_session().csrf_token,
+    )
+
+
+@bp.post("/lti/deep-link")
+@requires_role(ToolRole.INSTRUCTOR, ToolRole.ADMINISTRATOR)
+def deep_link_return() -> str:
+    """Sign the chosen items into an LtiDeepLinkingResponse and post it to the LMS."""
+    _deep_link_launch()
+    rt = runtime()
+    chosen = request.form.getlist("item")
+    unknown = [c for c in chosen if c not in PLACEABLE]
+    if not chosen or unknown:
+        raise Refused(
+            400, "nothing_chosen", "Choose at least one item to add to the course."
+        )
+    origin = tool_origin()
+    resources = []
+    for name in chosen:
+        item = PLACEABLE[name]
+        resource = (
+            DeepLinkResource()
+            .set_url(origin + item["path"])
+            .set_title(item["title"])
+            .set_custom_params({"tierpath_item": name})
+        )
+        if request.form.get("graded") == "1":
+            resource.set_lineitem(
+                LineItem()
+                .set_tag(name)
+                .set_score_maximum(100)
+                .set_label(item["title"])
+                .set_resource_id(name)
+            )
+        resources.append(resource)
+    advantage = Advantage(
+        current_launch(),
+        tool_key(),
+        rt.http,
+        token_cache(),
+    )
+    token, return_url = advantage.deep_link_response(resources)
+    return render_template("lti/deep_link_return.html", jwt=token, return_url=return_url)
