@@ -1,0 +1,5 @@
+"""devlms: a small development LMS (independent LTI 1.3 platform) for tierpath.
+
+It is a separate program that talks to the tool only over HTTP.  Start it with
+``python -m devlms``; tests use :func:`devlms.app.create_platform`.
+"""
