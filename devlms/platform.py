@@ -87,6 +87,11 @@ class PlatformKey:
 
     def __init__(self, private_pem: str) -> None:
         self.private_pem = private_pem
+        # Loaded once: parsing an RSA PEM costs ~35 ms (key checks), and PyJWT
+        # signs with a key object as readily as with PEM text.
+        self.private_key = serialization.load_pem_private_key(
+            private_pem.encode("ascii"), None
+        )
         self.public_pem = public_pem_from_private(private_pem)
         self.jwk: dict[str, Any] = Registration.get_jwk(self.public_pem)
         self.kid: str = self.jwk["kid"]

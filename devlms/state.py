@@ -159,7 +159,7 @@ class DevLms:
         reg.set_deeplink_launch_url(cfg.tool_deep_link_url)
         reg.set_tool_key_set_url(cfg.tool_jwks_url)
         reg.set_platform_public_key(self.key.public_pem)
-        reg.set_platform_private_key(self.key.private_pem)
+        reg.set_platform_private_key(self.key.private_key)
         return reg
 
     def platform_conf(

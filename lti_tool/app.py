@@ -6,12 +6,12 @@ import logging
 import os
 import secrets
 import time
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import tomllib
 from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 

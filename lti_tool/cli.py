@@ -56,22 +56,35 @@ def platform_group() -> None:
 @click.option("--issuer", required=True, help="The platform's issuer (iss).")
 @click.option("--client-id", required=True, help="tierpath's client id on it.")
 @click.option(
-    "--deployment-id", "deployment_ids", required=True, multiple=True,
+    "--deployment-id",
+    "deployment_ids",
+    required=True,
+    multiple=True,
     help="A deployment id; repeat for several.",
 )
 @click.option("--auth-login-url", required=True, help="OIDC authorization endpoint.")
 @click.option("--token-url", required=True, help="OAuth 2 token endpoint.")
 @click.option("--jwks-url", required=True, help="The platform's public key set.")
-@click.option("--audience", default=None, help="Token endpoint audience, if not its URL.")
+@click.option(
+    "--audience", default=None, help="Token endpoint audience, if not its URL."
+)
 @click.option("--name", default="", help="A display name.")
 @click.option(
-    "--if-missing", is_flag=True,
+    "--if-missing",
+    is_flag=True,
     help="Succeed quietly if it exists (new deployment ids are added).",
 )
 @with_appcontext
 def platform_add(
-    issuer: str, client_id: str, deployment_ids: tuple[str, ...], auth_login_url: str,
-    token_url: str, jwks_url: str, audience: str | None, name: str, if_missing: bool,
+    issuer: str,
+    client_id: str,
+    deployment_ids: tuple[str, ...],
+    auth_login_url: str,
+    token_url: str,
+    jwks_url: str,
+    audience: str | None,
+    name: str,
+    if_missing: bool,
 ) -> None:
     """Register an LMS platform and its deployment ids."""
     rt = runtime()
@@ -80,9 +93,14 @@ def platform_add(
             platform, created = platform_service.add_platform(
                 session,
                 platform_service.PlatformInput(
-                    issuer=issuer, client_id=client_id, deployment_ids=deployment_ids,
-                    auth_login_url=auth_login_url, token_url=token_url,
-                    jwks_url=jwks_url, audience=audience, name=name,
+                    issuer=issuer,
+                    client_id=client_id,
+                    deployment_ids=deployment_ids,
+                    auth_login_url=auth_login_url,
+                    token_url=token_url,
+                    jwks_url=jwks_url,
+                    audience=audience,
+                    name=name,
                 ),
                 rt.clock(),
                 if_missing=if_missing,
@@ -125,7 +143,9 @@ def platform_remove(
     with runtime().session_factory() as session:
         if platform_id is None:
             if not (issuer and client_id):
-                raise click.UsageError("give a platform id, or --issuer and --client-id")
+                raise click.UsageError(
+                    "give a platform id, or --issuer and --client-id"
+                )
             found = platform_service.find_platform(session, issuer, client_id)
             if found is None:
                 raise click.ClickException(f"{issuer} / {client_id} is not registered")
@@ -135,7 +155,9 @@ def platform_remove(
         except platform_service.RegistrationError as exc:
             raise click.ClickException(str(exc)) from exc
         session.commit()
-        click.echo(f"removed #{platform_id} {removed.issuer} client_id={removed.client_id}")
+        click.echo(
+            f"removed #{platform_id} {removed.issuer} client_id={removed.client_id}"
+        )
 
 
 @click.group("keys", help="The tool's signing keys.")
@@ -171,7 +193,9 @@ def keys_list() -> None:
     """List the tool's keys (public parts only)."""
     with runtime().session_factory() as session:
         for key in key_service.list_keys(session):
-            click.echo(f"{key.kid}\t{key.state}\tcreated {key.created_at:%Y-%m-%d %H:%M}")
+            click.echo(
+                f"{key.kid}\t{key.state}\tcreated {key.created_at:%Y-%m-%d %H:%M}"
+            )
 
 
 def _create_app() -> Flask:

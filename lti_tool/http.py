@@ -20,7 +20,7 @@ class TimeoutSession(requests.Session):
         self.default_timeout = timeout
         self.headers["User-Agent"] = USER_AGENT
 
-    def request(  # type: ignore[override]
+    def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
         if kwargs.get("timeout") is None:

@@ -111,8 +111,7 @@ def _base_url(value: object) -> str | None:
         )
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ConfigError(
-            "TIERPATH_BASE_URL must be an origin only, without a path"
-            f" (got {value!r})"
+            f"TIERPATH_BASE_URL must be an origin only, without a path (got {value!r})"
         )
     return f"{parts.scheme}://{parts.netloc}".lower()
 
@@ -155,8 +154,8 @@ def decode_key_encryption_key(value: str | bytes) -> bytes:
     if len(key) != 32:
         raise ConfigError(
             "TIERPATH_KEY_ENCRYPTION_KEY must be 32 random bytes in base64url; make"
-            " one with: python -c \"import base64,os;"
-            " print(base64.urlsafe_b64encode(os.urandom(32)).decode())\""
+            ' one with: python -c "import base64,os;'
+            ' print(base64.urlsafe_b64encode(os.urandom(32)).decode())"'
         )
     return key
 

@@ -45,8 +45,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         admin = sa.create_engine(configured, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = sa.make_url(configured).set(database=name).render_as_string(
-            hide_password=False
+        url = (
+            sa.make_url(configured)
+            .set(database=name)
+            .render_as_string(hide_password=False)
         )
         upgrade(url)
         yield url
@@ -113,7 +115,9 @@ def make_app(
     apps: list[Flask] = []
 
     def _make(**extra: object) -> Flask:
-        app = create_app(make_test_config(database_url, tmp_path / "instance", clock, **extra))
+        app = create_app(
+            make_test_config(database_url, tmp_path / "instance", clock, **extra)
+        )
         apps.append(app)
         return app
 

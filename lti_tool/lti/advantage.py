@@ -82,7 +82,9 @@ class TokenCache:
                 return None
             return token.value
 
-    def put(self, key: tuple[str, str, str, str], value: str, expires_at: float) -> None:
+    def put(
+        self, key: tuple[str, str, str, str], value: str, expires_at: float
+    ) -> None:
         with self._lock:
             self._tokens[key] = _Token(value, expires_at)
             self.requests_made += 1
@@ -118,7 +120,7 @@ class CachedTokenConnector(ServiceConnector):
                 "exp": int(now) + 60,
                 "jti": str(uuid.uuid4()),
             },
-            registration.get_tool_private_key(),
+            registration.get_tool_private_key() or "",
             algorithm="RS256",
             headers={"kid": registration.get_kid() or ""},
         )
@@ -176,13 +178,16 @@ class Advantage:
     def members(self) -> list[Member]:
         """Return every member of the launch's course (all NRPS pages)."""
         service = NamesRolesProvisioningService(
-            self._connector, self._claim(CLAIM_NRPS, "the course roster")
+            self._connector,
+            self._claim(CLAIM_NRPS, "the course roster"),  # type: ignore[arg-type]
         )
         try:
             raw = service.get_members()
         except (LtiServiceException, requests.RequestException) as exc:
             raise Refused(
-                502, "roster_unavailable", "The LMS did not return the course roster.",
+                502,
+                "roster_unavailable",
+                "The LMS did not return the course roster.",
                 detail=str(exc),
             ) from exc
         return [
@@ -199,7 +204,8 @@ class Advantage:
     def grades(self) -> AssignmentsGradesService:
         """Return pylti1p3's AGS service for this launch's endpoint claim."""
         return AssignmentsGradesService(
-            self._connector, self._claim(CLAIM_AGS, "grade passback")
+            self._connector,
+            self._claim(CLAIM_AGS, "grade passback"),  # type: ignore[arg-type]
         )
 
     def post_score(
@@ -236,4 +242,6 @@ class Advantage:
         settings = self._claim(CLAIM_DL, "deep linking")
         deployment = self._launch.deployment.deployment_id
         deep_link = DeepLink(self._registration, deployment, settings)  # type: ignore[arg-type]
-        return deep_link.get_response_jwt(resources), str(settings["deep_link_return_url"])
+        return deep_link.get_response_jwt(resources), str(
+            settings["deep_link_return_url"]
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import (
@@ -83,7 +84,9 @@ def login() -> Response:
     else:
         response = make_response(redirect(started.auth_url, code=302))
     set_tool_cookie(
-        response, state_cookie_name(started.state), started.state,
+        response,
+        state_cookie_name(started.state),
+        started.state,
         rt.settings.lti_login_ttl,
     )
     response.headers["Cache-Control"] = "no-store"
@@ -102,7 +105,9 @@ def launch() -> Response:
             session,
             id_token=request.form.get("id_token"),
             state=state,
-            state_cookie=request.cookies.get(state_cookie_name(state)) if state else None,
+            state_cookie=request.cookies.get(state_cookie_name(state))
+            if state
+            else None,
             keys=rt.keysets,
             policy=LaunchPolicy(
                 origin=tool_origin(),
@@ -129,7 +134,10 @@ def launch() -> Response:
     stored = recorded.launch
     log.info(
         "launch accepted platform=%s user=%s role=%s type=%s",
-        validated.platform.issuer, stored.user_id, stored.role, stored.message_type,
+        validated.platform.issuer,
+        stored.user_id,
+        stored.role,
+        stored.message_type,
     )
     if stored.message_type == DEEP_LINKING:
         destination = url_for("lti.deep_link", launch=stored.id)
@@ -140,7 +148,9 @@ def launch() -> Response:
     response = make_response(redirect(destination, code=303))
     if recorded.new_session_token:
         set_tool_cookie(
-            response, SESSION_COOKIE, recorded.new_session_token,
+            response,
+            SESSION_COOKIE,
+            recorded.new_session_token,
             rt.settings.lti_launch_ttl,
         )
     if state:
@@ -155,7 +165,8 @@ def _restart_url(state: str) -> str | None:
     login = db().get(LoginState, state)
     if login is None:
         return None
-    return url_for("lti.login", **login.login_params, new_window="1")
+    params: dict[str, Any] = {**login.login_params, "new_window": "1"}
+    return url_for("lti.login", **params)
 
 
 @bp.get("/.well-known/jwks.json")
@@ -241,4 +252,6 @@ def deep_link_return() -> str:
         token_cache(),
     )
     token, return_url = advantage.deep_link_response(resources)
-    return render_template("lti/deep_link_return.html", jwt=token, return_url=return_url)
+    return render_template(
+        "lti/deep_link_return.html", jwt=token, return_url=return_url
+    )

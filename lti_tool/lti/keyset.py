@@ -33,7 +33,9 @@ _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
 def cache_lifetime(
-    headers: requests.structures.CaseInsensitiveDict[str], now: datetime, settings: Settings
+    headers: requests.structures.CaseInsensitiveDict[str],
+    now: datetime,
+    settings: Settings,
 ) -> timedelta:
     """Return how long a JWKS response may be reused, from its HTTP headers."""
     cache_control = headers.get("Cache-Control", "")

@@ -86,7 +86,9 @@ def _check_state(
         )
     if login.expires_at <= now:
         raise _refuse(
-            "login_expired", "The sign-in took too long and expired.", detail="state expired"
+            "login_expired",
+            "The sign-in took too long and expired.",
+            detail="state expired",
         )
     if state_cookie != state:
         # The browser did not send back the cookie we set at login: either the
@@ -135,7 +137,9 @@ def _check_audience(claims: dict[str, Any], platform: Platform) -> None:
         )
     aud = claims.get("aud")
     audiences = [aud] if isinstance(aud, str) else aud
-    if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+    if not isinstance(audiences, list) or not all(
+        isinstance(a, str) for a in audiences
+    ):
         raise _refuse("missing_aud", "The launch does not name its audience (aud).")
     if platform.client_id not in audiences:
         raise _refuse(
@@ -155,9 +159,7 @@ def _check_audience(claims: dict[str, Any], platform: Platform) -> None:
         )
 
 
-def _verify_signature(
-    id_token: str, key: Any, platform: Platform
-) -> dict[str, Any]:
+def _verify_signature(id_token: str, key: Any, platform: Platform) -> dict[str, Any]:
     try:
         return jwt.decode(
             id_token,

@@ -52,7 +52,9 @@ def _find_platform(session: orm.Session, iss: str, client_id: str | None) -> Pla
     if client_id:
         platform = find_platform(session, iss, client_id)
     else:
-        candidates = list(session.scalars(sa.select(Platform).where(Platform.issuer == iss)))
+        candidates = list(
+            session.scalars(sa.select(Platform).where(Platform.issuer == iss))
+        )
         if len(candidates) > 1:
             raise Refused(
                 400,

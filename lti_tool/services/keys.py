@@ -85,7 +85,9 @@ def rotate_keys(
     return promoted.kid, fresh.kid
 
 
-def published_jwks(session: orm.Session, now: datetime) -> dict[str, list[dict[str, Any]]]:
+def published_jwks(
+    session: orm.Session, now: datetime
+) -> dict[str, list[dict[str, Any]]]:
     """Return the JWKS: current and next keys, plus keys retired moments ago."""
     rows = session.scalars(
         sa.select(SigningKey)

@@ -11,7 +11,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from lti_tool.db.models import Deployment, Launch, LmsContext, LmsUser, Platform, ToolSession
+from lti_tool.db.models import (
+    Deployment,
+    Launch,
+    LmsContext,
+    LmsUser,
+    Platform,
+    ToolSession,
+)
 from lti_tool.domain.roles import ToolRole, tool_role
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -30,7 +37,9 @@ class RecordedLaunch:
     new_session_token: str | None
 
 
-def find_session(session: orm.Session, token: str | None, now: datetime) -> ToolSession | None:
+def find_session(
+    session: orm.Session, token: str | None, now: datetime
+) -> ToolSession | None:
     """Return the live session for a cookie token, if any."""
     if not token:
         return None
@@ -55,14 +64,19 @@ def _upsert_user(
     )
     if user is None:
         user = LmsUser(
-            platform_id=platform.id, sub=claims["sub"], first_launch_at=now,
+            platform_id=platform.id,
+            sub=claims["sub"],
+            first_launch_at=now,
             last_launch_at=now,
         )
         session.add(user)
     user.last_launch_at = now
     # Names and email are optional (privacy settings); keep what we last saw.
     for attribute, limit in (
-        ("name", 300), ("given_name", 200), ("family_name", 200), ("email", 320)
+        ("name", 300),
+        ("given_name", 200),
+        ("family_name", 200),
+        ("email", 320),
     ):
         value = _text(claims.get(attribute), limit)
         if value is not None:

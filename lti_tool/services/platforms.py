@@ -85,7 +85,11 @@ def find_platform(session: orm.Session, issuer: str, client_id: str) -> Platform
 
 
 def add_platform(
-    session: orm.Session, data: PlatformInput, now: datetime, *, if_missing: bool = False
+    session: orm.Session,
+    data: PlatformInput,
+    now: datetime,
+    *,
+    if_missing: bool = False,
 ) -> tuple[Platform, bool]:
     """Register a platform with its deployments; return (platform, created).
 
@@ -123,7 +127,9 @@ def add_platform(
 def list_platforms(session: orm.Session) -> list[Platform]:
     """Return every registration, by issuer."""
     return list(
-        session.scalars(sa.select(Platform).order_by(Platform.issuer, Platform.client_id))
+        session.scalars(
+            sa.select(Platform).order_by(Platform.issuer, Platform.client_id)
+        )
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from lti_tool.domain.roles import ToolRole
 from lti_tool.errors import Refused
@@ -44,12 +45,21 @@ def home() -> str:
 
 @bp.post("/platforms")
 @requires_role(ToolRole.ADMINISTRATOR)
-def add_platform() -> Response | tuple[str, int]:
+def add_platform() -> ResponseReturnValue:
     """Register a platform from the admin form."""
-    form = {k: request.form.get(k, "") for k in (
-        "name", "issuer", "client_id", "deployment_ids", "auth_login_url",
-        "token_url", "jwks_url", "audience",
-    )}
+    form = {
+        k: request.form.get(k, "")
+        for k in (
+            "name",
+            "issuer",
+            "client_id",
+            "deployment_ids",
+            "auth_login_url",
+            "token_url",
+            "jwks_url",
+            "audience",
+        )
+    }
     data = platform_service.PlatformInput(
         issuer=form["issuer"],
         client_id=form["client_id"],
@@ -72,7 +82,7 @@ def add_platform() -> Response | tuple[str, int]:
 
 @bp.post("/platforms/<int:platform_id>/remove")
 @requires_role(ToolRole.ADMINISTRATOR)
-def remove_platform(platform_id: int) -> Response:
+def remove_platform(platform_id: int) -> ResponseReturnValue:
     """Remove a registration (its users and launches go with it)."""
     session = db()
     if current_launch().platform_id == platform_id:

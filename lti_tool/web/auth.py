@@ -31,8 +31,10 @@ _LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
 
 def secure_context() -> bool:
     """Tell whether the browser treats this origin as secure (HTTPS or loopback)."""
-    host = request.host.rsplit(":", 1)[0] if not request.host.startswith("[") else (
-        request.host.split("]")[0] + "]"
+    host = (
+        request.host.rsplit(":", 1)[0]
+        if not request.host.startswith("[")
+        else (request.host.split("]")[0] + "]")
     )
     return request.is_secure or host in _LOOPBACK or host.startswith("127.")
 
@@ -46,8 +48,14 @@ def set_tool_cookie(response: Response, name: str, value: str, max_age: int) -> 
     """
     if secure_context():
         response.set_cookie(
-            name, value, max_age=max_age, httponly=True, secure=True,
-            samesite="None", partitioned=True, path="/",
+            name,
+            value,
+            max_age=max_age,
+            httponly=True,
+            secure=True,
+            samesite="None",
+            partitioned=True,
+            path="/",
         )
     else:
         response.set_cookie(
@@ -59,7 +67,12 @@ def delete_tool_cookie(response: Response, name: str) -> None:
     """Expire a cookie set by `set_tool_cookie`."""
     if secure_context():
         response.delete_cookie(
-            name, path="/", secure=True, samesite="None", partitioned=True, httponly=True
+            name,
+            path="/",
+            secure=True,
+            samesite="None",
+            partitioned=True,
+            httponly=True,
         )
     else:
         response.delete_cookie(name, path="/", httponly=True, samesite="Lax")

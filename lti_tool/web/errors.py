@@ -25,8 +25,12 @@ def render_refusal(refused: Refused) -> tuple[Response | str, int]:
     """Log a refusal with its support code and render it for a person or a program."""
     log.warning(
         "refused status=%s code=%s support_code=%s method=%s path=%s detail=%s",
-        refused.status, refused.code, refused.support_code, request.method,
-        request.path, refused.detail or refused.message,
+        refused.status,
+        refused.code,
+        refused.support_code,
+        request.method,
+        request.path,
+        refused.detail or refused.message,
     )
     if wants_json():
         body: dict[str, str] = {
@@ -68,7 +72,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[Response | str, int]:
         support_code = new_support_code()
-        log.exception("unexpected error support_code=%s path=%s", support_code, request.path)
+        log.exception(
+            "unexpected error support_code=%s path=%s", support_code, request.path
+        )
         refused = Refused(
             500,
             "internal_error",
@@ -79,7 +85,10 @@ def register_error_handlers(app: Flask) -> None:
         refused.support_code = support_code
         if wants_json():
             return jsonify(
-                {"error": refused.code, "message": refused.message,
-                 "support_code": support_code}
+                {
+                    "error": refused.code,
+                    "message": refused.message,
+                    "support_code": support_code,
+                }
             ), 500
         return render_template("errors/error.html", refused=refused), 500

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 
 from lti_tool.domain.roles import ToolRole
-from lti_tool.runtime import db, runtime
-from lti_tool.services import keys as key_service
 from lti_tool.lti.advantage import CLAIM_AGS, CLAIM_NRPS, Advantage
+from lti_tool.runtime import runtime
 from lti_tool.web.auth import current_launch, requires_role
 from lti_tool.web.tokens import token_cache, tool_key
 
@@ -22,7 +22,7 @@ _LANDING = {
 
 @bp.get("/home")
 @requires_role(*ToolRole)
-def home() -> Response:
+def home() -> ResponseReturnValue:
     """Send the person to the landing page of their role in this launch."""
     launch = current_launch()
     return redirect(url_for(_LANDING[ToolRole(launch.role)], launch=launch.id), 303)
@@ -54,15 +54,12 @@ def instructor_home() -> str:
     )
 
 
-
 @instructor.get("/roster")
 @requires_role(ToolRole.INSTRUCTOR, ToolRole.ADMINISTRATOR)
 def roster() -> str:
     """The course roster from the LMS (NRPS), including people who never launched."""
     rt = runtime()
     launch = current_launch()
-    advantage = Advantage(
-        launch, tool_key(), rt.http, token_cache()
-    )
+    advantage = Advantage(launch, tool_key(), rt.http, token_cache())
     members = advantage.members()
     return render_template("instructor/roster.html", launch=launch, members=members)

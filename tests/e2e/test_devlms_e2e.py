@@ -58,7 +58,9 @@ def test_replayed_launch_post_is_refused_over_http(stack: LiveStack) -> None:
     # Even an attacker who captured the POST *and* the state cookie gets nowhere:
     # the nonce was consumed by the first launch.
     again = requests.post(
-        f"{stack.tool_url}/lti/launch", data=form, timeout=10,
+        f"{stack.tool_url}/lti/launch",
+        data=form,
+        timeout=10,
         headers={
             "Accept": "application/json",
             "Cookie": f"{state_cookie_name(form['state'])}={form['state']}",
@@ -67,7 +69,9 @@ def test_replayed_launch_post_is_refused_over_http(stack: LiveStack) -> None:
     assert again.status_code == 400
     assert again.json()["error"] == "replayed_launch"
     stranger = requests.post(
-        f"{stack.tool_url}/lti/launch", data=form, timeout=10,
+        f"{stack.tool_url}/lti/launch",
+        data=form,
+        timeout=10,
         headers={"Accept": "application/json"},
     )
     assert stranger.status_code == 400
@@ -120,9 +124,9 @@ def test_score_round_trip_reaches_the_lms_gradebook(
                 .set_resource_id("module-1")
                 .set_label("Module 1 post-test")
                 .set_score_maximum(10),
-                timestamp=stamp if score == 6.0 else datetime.now(UTC).isoformat(
-                    timespec="milliseconds"
-                ),
+                timestamp=stamp
+                if score == 6.0
+                else datetime.now(UTC).isoformat(timespec="milliseconds"),
                 comment="Well done",
             )
     state = requests.get(f"{stack.lms_url}/api/state", timeout=10).json()
@@ -148,8 +152,11 @@ def test_deep_linking_places_a_graded_link_in_the_course(
     assert done.status_code == 200, done.text
     assert urlsplit(done.url).netloc == urlsplit(stack.lms_url).netloc
     state = requests.get(f"{stack.lms_url}/api/state", timeout=10).json()
-    placed = [link for link in state["links"] if link["title"] == "My career path"
-              and link["id"] != "rl-career-path"]
+    placed = [
+        link
+        for link in state["links"]
+        if link["title"] == "My career path" and link["id"] != "rl-career-path"
+    ]
     assert len(placed) == 1
     assert placed[0]["url"] == f"{stack.tool_url}/home"
     assert any(i.get("tag") == "career-path" for i in state["lineitems"])

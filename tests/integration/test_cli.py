@@ -9,11 +9,20 @@ from pathlib import Path
 from flask import Flask
 
 REGISTRATION = [
-    "--issuer", "https://canvas.example.edu", "--client-id", "10000000000001",
-    "--deployment-id", "dep-a", "--deployment-id", "dep-b",
-    "--auth-login-url", "https://canvas.example.edu/api/lti/authorize_redirect",
-    "--token-url", "https://canvas.example.edu/login/oauth2/token",
-    "--jwks-url", "https://canvas.example.edu/api/lti/security/jwks",
+    "--issuer",
+    "https://canvas.example.edu",
+    "--client-id",
+    "10000000000001",
+    "--deployment-id",
+    "dep-a",
+    "--deployment-id",
+    "dep-b",
+    "--auth-login-url",
+    "https://canvas.example.edu/api/lti/authorize_redirect",
+    "--token-url",
+    "https://canvas.example.edu/login/oauth2/token",
+    "--jwks-url",
+    "https://canvas.example.edu/api/lti/security/jwks",
 ]
 
 
@@ -31,8 +40,14 @@ def test_platform_add_list_remove(app: Flask) -> None:
     quiet = runner.invoke(args=["platform", "add", *REGISTRATION, "--if-missing"])
     assert quiet.exit_code == 0
     removed = runner.invoke(
-        args=["platform", "remove", "--issuer", "https://canvas.example.edu",
-              "--client-id", "10000000000001"]
+        args=[
+            "platform",
+            "remove",
+            "--issuer",
+            "https://canvas.example.edu",
+            "--client-id",
+            "10000000000001",
+        ]
     )
     assert removed.exit_code == 0, removed.output
     assert "no platforms registered" in runner.invoke(args=["platform", "list"]).output
@@ -64,14 +79,20 @@ def test_console_script_migrates_and_reports_bad_config(tmp_path: Path) -> None:
     }
     tierpath = str(Path(sys.executable).parent / "tierpath")
     ok = subprocess.run(  # noqa: S603 (our own console script)
-        [tierpath, "db", "upgrade"], env=env, capture_output=True, text=True, check=False
+        [tierpath, "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert ok.returncode == 0, ok.stderr
     assert "up to date" in ok.stdout
     bad = subprocess.run(  # noqa: S603
         [tierpath, "platform", "list"],
         env={**env, "TIERPATH_LTI_CLOCK_LEEWAY": "soon"},
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert bad.returncode == 2
     assert "configuration error: TIERPATH_LTI_CLOCK_LEEWAY" in bad.stderr

@@ -10,7 +10,9 @@ from lti_tool.services import keys as key_service
 from tests.conftest import FakeClock
 
 
-def test_first_jwks_request_generates_current_and_next_keys(client: FlaskClient) -> None:
+def test_first_jwks_request_generates_current_and_next_keys(
+    client: FlaskClient,
+) -> None:
     jwks = client.get("/.well-known/jwks.json").get_json()
     assert len(jwks["keys"]) == 2
     assert {k["alg"] for k in jwks["keys"]} == {"RS256"}
@@ -35,7 +37,9 @@ def test_rotation_promotes_next_key_and_keeps_publishing_two(
     assert later == [current, upcoming]
 
 
-def test_private_keys_are_encrypted_in_the_database(app: Flask, client: FlaskClient) -> None:
+def test_private_keys_are_encrypted_in_the_database(
+    app: Flask, client: FlaskClient
+) -> None:
     client.get("/.well-known/jwks.json")
     rt = runtime(app)
     with rt.session_factory() as session:

@@ -108,6 +108,7 @@ class Browser:
 
     def __init__(self) -> None:
         self.http = _BrowserSession()
+        self.http.trust_env = False  # no proxy lookups: loopback only
         self.http.cookies.set_policy(LoopbackIsSecure())
         self.history: list[str] = []
 
@@ -115,15 +116,21 @@ class Browser:
         """GET a URL and keep going through redirects and auto-submitting forms."""
         return self._settle(self.http.get(url, timeout=10, **kwargs))
 
-    def submit(self, response: requests.Response, form_index: int = 0,
-               **overrides: str | list[str]) -> requests.Response:
+    def submit(
+        self,
+        response: requests.Response,
+        form_index: int = 0,
+        **overrides: str | list[str],
+    ) -> requests.Response:
         """Submit a form on a page (with field overrides) and settle the result."""
         forms, _ = forms_in(response.text)
         form = forms[form_index]
         data: dict[str, Any] = {}
         for name, value in form.fields:
             data.setdefault(name, []).append(value)
-        data.update({k: v if isinstance(v, list) else [v] for k, v in overrides.items()})
+        data.update(
+            {k: v if isinstance(v, list) else [v] for k, v in overrides.items()}
+        )
         target = urljoin(response.url, form.action)
         return self._settle(self.http.post(target, data=data, timeout=10))
 

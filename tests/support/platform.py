@@ -49,7 +49,9 @@ class _JwksAdapter(BaseAdapter):
         super().__init__()
         self.platform = platform
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         assert kwargs.get("timeout") is not None, "every outbound call needs a timeout"
         self.platform.jwks_fetches += 1
         response = requests.Response()
@@ -106,8 +108,12 @@ class SimulatedPlatform:
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {
             "keys": [
-                {**rsa_public_jwk(self.keys[kid].public_key()), "kid": kid,
-                 "alg": "RS256", "use": "sig"}
+                {
+                    **rsa_public_jwk(self.keys[kid].public_key()),
+                    "kid": kid,
+                    "alg": "RS256",
+                    "use": "sig",
+                }
                 for kid in self.published
             ]
         }
@@ -180,12 +186,17 @@ class SimulatedPlatform:
             CLAIM + "target_link_uri": self.tool_origin + "/home",
             CLAIM + "resource_link": {"id": "rl-1", "title": "My career path"},
             CLAIM + "roles": LEARNER,
-            CLAIM + "context": {"id": "course-1", "label": "CCC101",
-                                "title": "Contact Centre Careers 101"},
+            CLAIM + "context": {
+                "id": "course-1",
+                "label": "CCC101",
+                "title": "Contact Centre Careers 101",
+            },
         }
         for key, value in overrides.items():
             # Short LTI claim names ("roles") stand for their full URIs.
-            name = key if key in claims or ":" in key or key in _JWT_NAMES else CLAIM + key
+            name = (
+                key if key in claims or ":" in key or key in _JWT_NAMES else CLAIM + key
+            )
             if value is _DROP:
                 claims.pop(name, None)
             else:
@@ -193,7 +204,11 @@ class SimulatedPlatform:
         return claims
 
     def sign(
-        self, claims: dict[str, Any], *, kid: str | None = None, alg: str = "RS256",
+        self,
+        claims: dict[str, Any],
+        *,
+        kid: str | None = None,
+        alg: str = "RS256",
         headers: dict[str, Any] | None = None,
     ) -> str:
         kid = kid or self.active_kid

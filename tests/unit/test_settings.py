@@ -10,24 +10,42 @@ from lti_tool.app import create_app
 from lti_tool.settings import ConfigError, load_settings, new_key_encryption_key
 
 BASE = {
-    "LTI_CLOCK_LEEWAY": 60, "LTI_MAX_LAUNCH_AGE": 600, "LTI_LOGIN_TTL": 600,
-    "LTI_LAUNCH_TTL": 28800, "JWKS_REFETCH_INTERVAL": 10, "JWKS_DEFAULT_MAX_AGE": 300,
-    "JWKS_MAX_MAX_AGE": 86400, "HTTP_CONNECT_TIMEOUT": 5, "HTTP_READ_TIMEOUT": 20,
-    "PROXY_FIX_X_FOR": 0, "PROXY_FIX_X_PROTO": 0, "PROXY_FIX_X_HOST": 0,
-    "PROXY_FIX_X_PREFIX": 0, "LOG_LEVEL": "INFO",
+    "LTI_CLOCK_LEEWAY": 60,
+    "LTI_MAX_LAUNCH_AGE": 600,
+    "LTI_LOGIN_TTL": 600,
+    "LTI_LAUNCH_TTL": 28800,
+    "JWKS_REFETCH_INTERVAL": 10,
+    "JWKS_DEFAULT_MAX_AGE": 300,
+    "JWKS_MAX_MAX_AGE": 86400,
+    "HTTP_CONNECT_TIMEOUT": 5,
+    "HTTP_READ_TIMEOUT": 20,
+    "PROXY_FIX_X_FOR": 0,
+    "PROXY_FIX_X_PROTO": 0,
+    "PROXY_FIX_X_HOST": 0,
+    "PROXY_FIX_X_PREFIX": 0,
+    "LOG_LEVEL": "INFO",
 }
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"LTI_CLOCK_LEEWAY": "soon"}, "TIERPATH_LTI_CLOCK_LEEWAY must be a whole number"),
-        ({"LTI_CLOCK_LEEWAY": 9999}, "TIERPATH_LTI_CLOCK_LEEWAY must be between 0 and 300"),
+        (
+            {"LTI_CLOCK_LEEWAY": "soon"},
+            "TIERPATH_LTI_CLOCK_LEEWAY must be a whole number",
+        ),
+        (
+            {"LTI_CLOCK_LEEWAY": 9999},
+            "TIERPATH_LTI_CLOCK_LEEWAY must be between 0 and 300",
+        ),
         ({"HTTP_READ_TIMEOUT": "x"}, "TIERPATH_HTTP_READ_TIMEOUT must be a number"),
         ({"BASE_URL": "tool.example.com"}, "TIERPATH_BASE_URL must look like"),
         ({"BASE_URL": "https://tool.example.com/app"}, "must be an origin only"),
         ({"DATABASE_URL": "postgres://u@h/db"}, "write postgresql+psycopg://"),
-        ({"DATABASE_URL": "not a url"}, "TIERPATH_DATABASE_URL must be an SQLAlchemy URL"),
+        (
+            {"DATABASE_URL": "not a url"},
+            "TIERPATH_DATABASE_URL must be an SQLAlchemy URL",
+        ),
         ({"KEY_ENCRYPTION_KEY": "too-short"}, "TIERPATH_KEY_ENCRYPTION_KEY must be 32"),
         ({"SECRET_KEY": "short"}, "TIERPATH_SECRET_KEY must be at least 32"),
         ({"LOG_LEVEL": "LOUD"}, "TIERPATH_LOG_LEVEL must be"),

@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from tests.conftest import FakeClock
-from tests.support.platform import ADMIN, INSTRUCTOR, LEARNER, SimulatedPlatform, launch_id_from
+from tests.support.platform import (
+    ADMIN,
+    INSTRUCTOR,
+    LEARNER,
+    SimulatedPlatform,
+    launch_id_from,
+)
 
 
 def test_learner_launch_lands_on_learner_home(
