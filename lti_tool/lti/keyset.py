@@ -111,8 +111,12 @@ class PlatformKeySets:
                             detail=f"kid {kid!r} not in cached JWKS; refetch rate-limited",
                         )
                     platform.jwks_refetched_at = now
-                jwk = self._refresh(platform, kid, now)
-                session.commit()
+                try:
+                    jwk = self._refresh(platform, kid, now)
+                finally:
+                    # Keep what we fetched and the rate-limit mark even when
+                    # the kid is still unknown and the launch is refused.
+                    session.commit()
             return self._to_key(jwk, kid)
 
     def _refresh(self, platform: Platform, kid: str, now: datetime) -> dict[str, Any]:

@@ -11,6 +11,7 @@ our origin. Every failure is a `Refused` with a reason a person can read.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -109,7 +110,7 @@ def _check_state(
 def _header(id_token: str) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(id_token)
-    except jwt.DecodeError as exc:
+    except jwt.InvalidTokenError as exc:  # DecodeError, bad kid type, bad crit
         raise _refuse(
             "malformed_token", "The LMS sent an id_token that is not a valid JWT."
         ) from exc
@@ -192,7 +193,12 @@ def _verify_signature(id_token: str, key: Any, platform: Platform) -> dict[str, 
 
 def _number(claims: dict[str, Any], name: str) -> float:
     value = claims.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    # json.loads accepts NaN and Infinity; they would pass every comparison.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+    ):
         raise _refuse(f"missing_{name}", f"The launch's '{name}' is not a time.")
     return float(value)
 

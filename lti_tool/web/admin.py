@@ -12,6 +12,7 @@ from lti_tool.services import platforms as platform_service
 from lti_tool.services.keys import list_keys
 from lti_tool.web.auth import current_launch, current_session, requires_role
 from lti_tool.web.origin import tool_origin
+from lti_tool.web.pages import tool_urls
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -26,13 +27,7 @@ def _page(error: str | None = None, form: dict[str, str] | None = None) -> str:
         csrf_token=current_session().csrf_token,
         error=error,
         form=form or {},
-        tool_urls={
-            "OIDC login URL": origin + "/lti/login",
-            "Redirect (launch) URL": origin + "/lti/launch",
-            "Target link URI": origin + "/home",
-            "Deep linking URL": origin + "/lti/deep-link",
-            "Public key set (JWKS) URL": origin + "/.well-known/jwks.json",
-        },
+        tool_urls=tool_urls(origin),
     )
 
 

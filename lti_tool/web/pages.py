@@ -9,6 +9,7 @@ from lti_tool.domain.roles import ToolRole
 from lti_tool.lti.advantage import CLAIM_AGS, CLAIM_NRPS, Advantage
 from lti_tool.runtime import runtime
 from lti_tool.web.auth import current_launch, requires_role
+from lti_tool.web.origin import tool_origin
 from lti_tool.web.tokens import token_cache, tool_key
 
 bp = Blueprint("pages", __name__)
@@ -18,6 +19,25 @@ _LANDING = {
     ToolRole.INSTRUCTOR: "instructor.home",
     ToolRole.ADMINISTRATOR: "admin.home",
 }
+
+
+def tool_urls(origin: str) -> dict[str, str]:
+    """The URLs an LMS administrator enters to register tierpath."""
+    return {
+        "OIDC login initiation URL": origin + "/lti/login",
+        "Redirect (launch) URL": origin + "/lti/launch",
+        "Target link URI": origin + "/home",
+        "Deep linking URL": origin + "/lti/deep-link",
+        "Public key set (JWKS) URL": origin + "/.well-known/jwks.json",
+    }
+
+
+@bp.get("/")
+def about() -> str:
+    """Public page: what tierpath is and how to register it (no sign-in needed)."""
+    return render_template(
+        "about.html", launch=None, tool_urls=tool_urls(tool_origin())
+    )
 
 
 @bp.get("/home")

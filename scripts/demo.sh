@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Local end-to-end demo: the development LMS (devlms) + tierpath, side by side.
+#
+#   make demo            (or: scripts/demo.sh after `make install`)
+#
+# The LMS is served as http://127.0.0.1:$DEVLMS_PORT and the tool as
+# http://localhost:$TIERPATH_PORT: different sites, like a real LMS embedding a tool.
+# Ctrl-C stops both.
+#
+# Environment:
+#   TIERPATH_PORT      tool port (default 5000)
+#   DEVLMS_PORT        development LMS port (default 9100)
+#   TIERPATH_INSTANCE  instance directory (default: instance)
+#   VENV               virtualenv (default: .venv)
+#   DEMO_TIMEOUT       seconds to wait for both servers to answer (default 60)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+TIERPATH_PORT=${TIERPATH_PORT:-5000}
+DEVLMS_PORT=${DEVLMS_PORT:-9100}
+DEMO_TIMEOUT=${DEMO_TIMEOUT:-60}
+VENV=${VENV:-.venv}
+export TIERPATH_INSTANCE=${TIERPATH_INSTANCE:-instance}
+
+LMS_URL="http://127.0.0.1:${DEVLMS_PORT}"
+TOOL_URL="http://localhost:${TIERPATH_PORT}"
+
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+for p in "$TIERPATH_PORT" "$DEVLMS_PORT"; do
+    if ! [[ "$p" =~ ^[0-9]+$ ]] || (( p < 1 || p > 65535 )); then
+        die "invalid port: $p"
+    fi
+done
+[[ "$TIERPATH_PORT" != "$DEVLMS_PORT" ]] || die "TIERPATH_PORT and DEVLMS_PORT must differ"
+
+py="$VENV/bin/python"
+tierpath="$VENV/bin/tierpath"
+[[ -x "$py" && -x "$tierpath" ]] || die "$VENV is not set up (missing $tierpath); run 'make install' first"
+
+port_busy() {
+    "$py" - "$1" <<'PY' >/dev/null 2>&1
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(0)   # busy
+finally:
+    s.close()
+sys.exit(1)       # free
+PY
+}
+port_busy "$DEVLMS_PORT" && die "port $DEVLMS_PORT (development LMS) is already in use; stop whatever uses it or set DEVLMS_PORT=..."
+port_busy "$TIERPATH_PORT" && die "port $TIERPATH_PORT (tierpath) is already in use; stop whatever uses it or set TIERPATH_PORT=..."
+
+logdir="$TIERPATH_INSTANCE/logs"
+mkdir -p "$logdir" "$TIERPATH_INSTANCE/devlms"
+
+echo "==> preparing the tool (instance: $TIERPATH_INSTANCE)"
+"$tierpath" db upgrade
+"$tierpath" keys ensure
+"$tierpath" platform add \
+    --issuer "$LMS_URL" \
+    --client-id tierpath-dev \
+    --deployment-id devlms-deployment-1 \
+    --auth-login-url "$LMS_URL/auth" \
+    --token-url "$LMS_URL/token" \
+    --jwks-url "$LMS_URL/.well-known/jwks.json" \
+    --if-missing
+
+lms_pid=
+tool_pid=
+
+# Each server gets its own session/process group so the whole group (reloaders,
+# workers) can be stopped together.
+# Sets $bg_pid (not via $(...): the server must stay a child of this shell).
+bg_pid=
+start_bg() {
+    local log=$1; shift
+    if command -v setsid >/dev/null 2>&1; then
+        setsid "$@" >"$log" 2>&1 </dev/null &
+    else
+        "$@" >"$log" 2>&1 </dev/null &
+    fi
+    bg_pid=$!
+}
+
+stop_pid() {
+    local pid=$1 _
+    [[ -n "$pid" ]] || return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [[ -n "$lms_pid$tool_pid" ]]; then
+        echo
+        echo "==> stopping the development LMS and tierpath"
+        stop_pid "$tool_pid"
+        stop_pid "$lms_pid"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "==> starting the development LMS on $LMS_URL (log: $logdir/devlms.log)"
+start_bg "$logdir/devlms.log" \
+    "$py" -m devlms --host 127.0.0.1 --port "$DEVLMS_PORT" \
+    --tool-url "$TOOL_URL" --data-dir "$TIERPATH_INSTANCE/devlms"
+lms_pid=$bg_pid
+
+echo "==> starting tierpath on $TOOL_URL (log: $logdir/tierpath.log)"
+start_bg "$logdir/tierpath.log" \
+    "$tierpath" run --host 127.0.0.1 --port "$TIERPATH_PORT"
+tool_pid=$bg_pid
+
+# Any HTTP answer (even 404/500) means the server is up.
+answers_http() {
+    "$py" - "$1" <<'PY' >/dev/null 2>&1
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=2)
+except urllib.error.HTTPError:
+    pass
+PY
+}
+
+wait_for() {
+    local name=$1 url=$2 pid=$3 log=$4 deadline=$((SECONDS + DEMO_TIMEOUT))
+    until answers_http "$url"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "demo: $name exited during startup; last lines of $log:" >&2
+            tail -n 40 "$log" >&2 || true
+            exit 1
+        fi
+        if (( SECONDS >= deadline )); then
+            echo "demo: $name did not answer on $url within ${DEMO_TIMEOUT}s; last lines of $log:" >&2
+            tail -n 40 "$log" >&2 || true
+            exit 1
+        fi
+        sleep 0.5
+    done
+}
+
+wait_for "development LMS" "$LMS_URL/" "$lms_pid" "$logdir/devlms.log"
+wait_for "tierpath" "http://127.0.0.1:${TIERPATH_PORT}/" "$tool_pid" "$logdir/tierpath.log"
+
+cat <<EOF
+
+================================================================================
+  tierpath demo is running
+================================================================================
+  Development LMS (course page) : $LMS_URL/
+    gradebook                   : $LMS_URL/gradebook
+    roster                      : $LMS_URL/roster
+  tierpath (the tool)           : $TOOL_URL/
+    tool admin                  : launch as "admin" from the LMS course page
+
+  Start on the LMS course page and pick who you are:
+    learner1    Ana Morales     (learner)
+    learner2    Ben Okafor      (learner)
+    instructor  Ines Duarte     (instructor)
+    admin       Adam Reyes      (administrator)
+
+  The LMS ($LMS_URL) and the tool ($TOOL_URL) are different
+  sites on purpose, like a real LMS launching an external tool.
+
+  Logs: $logdir/devlms.log, $logdir/tierpath.log
+  Press Ctrl-C to stop both.
+================================================================================
+
+EOF
+
+# Wait until Ctrl-C, or until one of the servers dies on its own.
+set +e
+wait -n "$lms_pid" "$tool_pid"
+set -e
+for pair in "development LMS:$lms_pid:$logdir/devlms.log" "tierpath:$tool_pid:$logdir/tierpath.log"; do
+    IFS=: read -r name pid log <<<"$pair"
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "demo: $name stopped unexpectedly; last lines of $log:" >&2
+        tail -n 40 "$log" >&2 || true
+    fi
+done
+exit 1
