@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,7 +63,13 @@ class WsgiAdapter(BaseAdapter):
         self.app = app
 
     def send(
-        self, request: requests.PreparedRequest, **kwargs: Any
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         url = urlsplit(request.url or "")
         body = (
@@ -74,8 +80,8 @@ class WsgiAdapter(BaseAdapter):
         builder = EnvironBuilder(
             path=url.path,
             query_string=url.query,
-            method=request.method,
-            headers=dict(request.headers),
+            method=request.method or "GET",
+            headers=list(request.headers.items()),
             data=body,
             base_url=f"{url.scheme}://{url.netloc}",
         )

@@ -215,7 +215,7 @@ def _check_times(claims: dict[str, Any], policy: LaunchPolicy, now: datetime) ->
             "The launch is dated in the future; the LMS's clock may be wrong.",
             detail=f"iat is {iat - t:.0f}s ahead",
         )
-    if t - iat > policy.max_launch_age + leeway:
+    if t - iat > policy.max_launch_age:
         raise _refuse(
             "launch_too_old",
             "The launch was issued too long ago.",
@@ -273,6 +273,17 @@ def _check_claims(claims: dict[str, Any], policy: LaunchPolicy) -> None:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub.strip():
         raise _refuse("missing_sub", "The launch does not identify the user (sub).")
+    if len(sub) > 255:  # OIDC Core §2 / LTI Core §5.3.6: at most 255 characters
+        raise _refuse("invalid_sub", "The launch's user id (sub) is too long.")
+    context = claims.get(CLAIM + "context")
+    if context is not None and (
+        not isinstance(context, dict)
+        or not isinstance(context.get("id"), str)
+        or not 0 < len(context["id"]) <= 255
+    ):
+        raise _refuse(
+            "invalid_context", "The launch's course (context) has no usable id."
+        )
     roles = claims.get(CLAIM + "roles")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise _refuse("missing_roles", "The launch does not list the user's roles.")

@@ -33,5 +33,7 @@ def is_on_origin(url: str, origin: str) -> bool:
 def local_path(url: str) -> str:
     """Return the path and query of a URL (for redirecting on our own origin)."""
     parts = urlsplit(url)
-    path = parts.path or "/"
+    # Collapse leading slashes (and backslashes, which browsers read as slashes):
+    # "//evil.example/x" would be a network-path reference to another host.
+    path = "/" + parts.path.replace("\\", "/").lstrip("/")
     return f"{path}?{parts.query}" if parts.query else path

@@ -93,12 +93,12 @@ class _BrowserSession(requests.Session):
         self, prepared_request: requests.PreparedRequest, response: requests.Response
     ) -> None:
         # Called on every redirect after requests rebuilt the Cookie header.
-        super().rebuild_auth(prepared_request, response)
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
         self._cookie_header(prepared_request)
 
     def _cookie_header(self, prepared: requests.PreparedRequest) -> None:
         prepared.headers.pop("Cookie", None)
-        header = get_cookie_header(self.cookies, prepared)
+        header = get_cookie_header(self.cookies, prepared)  # type: ignore[no-untyped-call]
         if header:
             prepared.headers["Cookie"] = header
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,9 +51,15 @@ class _JwksAdapter(BaseAdapter):
         self.platform = platform
 
     def send(
-        self, request: requests.PreparedRequest, **kwargs: Any
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        assert kwargs.get("timeout") is not None, "every outbound call needs a timeout"
+        assert timeout is not None, "every outbound call needs a timeout"
         self.platform.jwks_fetches += 1
         response = requests.Response()
         response.url = request.url or ""

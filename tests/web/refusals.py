@@ -57,7 +57,8 @@ def expect_refusal(
         assert response.is_json, response.mimetype
         data = response.get_json()
         assert data["error"] == code, data
-        assert isinstance(data["message"], str) and data["message"]
+        assert isinstance(data["message"], str)
+        assert data["message"]
         assert SUPPORT_CODE.fullmatch(data["support_code"]), data
     else:
         assert response.mimetype == "text/html", response.mimetype

@@ -6,6 +6,7 @@ from flask import Flask
 
 from tests.support.platform import SimulatedPlatform
 
+
 def _state_cookie(app: Flask, headers: dict[str, str]) -> str:
     platform = SimulatedPlatform(tool_origin="https://tool.test")
     platform.install(app)
@@ -17,7 +18,9 @@ def _state_cookie(app: Flask, headers: dict[str, str]) -> str:
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     return next(
-        c for c in response.headers.getlist("Set-Cookie") if c.startswith("tierpath_state_")
+        c
+        for c in response.headers.getlist("Set-Cookie")
+        if c.startswith("tierpath_state_")
     )
 
 

@@ -58,7 +58,9 @@ def test_session_cookie_is_iframe_ready_over_https(
     assert launch_id not in session_cookie
 
 
-def test_about_page_shows_registration_urls_without_sign_in(client: FlaskClient) -> None:
+def test_about_page_shows_registration_urls_without_sign_in(
+    client: FlaskClient,
+) -> None:
     page = client.get("/")
     assert page.status_code == 200
     assert "https://tool.test/lti/login" in page.get_data(as_text=True)
