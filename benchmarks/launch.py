@@ -48,7 +48,8 @@ from lti_tool.app import create_app
 from lti_tool.db.migrate import upgrade
 from lti_tool.settings import new_key_encryption_key
 from tests.support.browser import Browser
-from tests.support.live import LiveStack, live_stack
+from tests.support.live import LiveStack, devlms_registration, live_stack
+from tests.support.platform import register_platform
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -216,25 +217,7 @@ def bench_in_process(launches: int, database_url: str | None) -> None:
 
 
 def _register(tool: Any, config: DevLmsConfig) -> None:
-    from lti_tool.runtime import runtime
-    from lti_tool.services.platforms import PlatformInput, add_platform
-
-    rt = runtime(tool)
-    with rt.session_factory() as session:
-        add_platform(
-            session,
-            PlatformInput(
-                issuer=config.issuer_url,
-                client_id=config.client_id,
-                deployment_ids=(config.deployment_id,),
-                auth_login_url=config.auth_login_url,
-                token_url=config.token_url,
-                jwks_url=config.jwks_url,
-            ),
-            rt.clock(),
-            if_missing=True,
-        )
-        session.commit()
+    register_platform(tool, devlms_registration(config), if_missing=True)
 
 
 def _free_port() -> int:

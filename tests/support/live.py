@@ -17,8 +17,8 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from devlms.app import DevLmsConfig, create_platform
-from lti_tool.runtime import runtime
-from lti_tool.services.platforms import PlatformInput, add_platform
+from lti_tool.services.platforms import PlatformInput
+from tests.support.platform import register_platform
 
 
 class _Deferred:
@@ -43,6 +43,19 @@ class LiveStack:
     lms_config: DevLmsConfig
 
 
+def devlms_registration(config: DevLmsConfig) -> PlatformInput:
+    """What `tierpath platform add` is given for a development LMS."""
+    return PlatformInput(
+        issuer=config.issuer_url,
+        client_id=config.client_id,
+        deployment_ids=(config.deployment_id,),
+        auth_login_url=config.auth_login_url,
+        token_url=config.token_url,
+        jwks_url=config.jwks_url,
+        name="Development LMS",
+    )
+
+
 def _serve(app: Callable[..., Any]) -> BaseWSGIServer:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -61,22 +74,7 @@ def live_stack(make_tool: Callable[[str], Flask]) -> Iterator[LiveStack]:
     lms = create_platform(config)
     lms_server = _serve(lms)
     config.base_url = f"http://127.0.0.1:{lms_server.server_port}"
-    rt = runtime(tool)
-    with rt.session_factory() as session:
-        add_platform(
-            session,
-            PlatformInput(
-                issuer=config.issuer_url,
-                client_id=config.client_id,
-                deployment_ids=(config.deployment_id,),
-                auth_login_url=config.auth_login_url,
-                token_url=config.token_url,
-                jwks_url=config.jwks_url,
-                name="Development LMS",
-            ),
-            rt.clock(),
-        )
-        session.commit()
+    register_platform(tool, devlms_registration(config))
     try:
         yield LiveStack(tool, tool_url, lms, config.base_url, config)
     finally:

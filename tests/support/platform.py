@@ -43,6 +43,16 @@ def pooled_key(index: int) -> rsa.RSAPrivateKey:
     return _KEY_POOL[index]
 
 
+def register_platform(
+    app: Flask, data: PlatformInput, *, if_missing: bool = False
+) -> None:
+    """Register a platform with the tool in one committed unit of work."""
+    rt = runtime(app)
+    with rt.session_factory() as session:
+        add_platform(session, data, rt.clock(), if_missing=if_missing)
+        session.commit()
+
+
 class _JwksAdapter(BaseAdapter):
     """Serves the platform's JWKS to the tool's requests session."""
 
@@ -135,22 +145,18 @@ class SimulatedPlatform:
 
     def install(self, app: Flask) -> None:
         """Register with the tool and serve the JWKS to its HTTP session."""
-        rt = runtime(app)
-        with rt.session_factory() as session:
-            add_platform(
-                session,
-                PlatformInput(
-                    issuer=self.issuer,
-                    client_id=self.client_id,
-                    deployment_ids=(self.deployment_id,),
-                    auth_login_url=self.issuer + "/auth",
-                    token_url=self.issuer + "/token",
-                    jwks_url=self.jwks_url,
-                ),
-                rt.clock(),
-            )
-            session.commit()
-        rt.http.mount(self.issuer + "/", _JwksAdapter(self))
+        register_platform(
+            app,
+            PlatformInput(
+                issuer=self.issuer,
+                client_id=self.client_id,
+                deployment_ids=(self.deployment_id,),
+                auth_login_url=self.issuer + "/auth",
+                token_url=self.issuer + "/token",
+                jwks_url=self.jwks_url,
+            ),
+        )
+        runtime(app).http.mount(self.issuer + "/", _JwksAdapter(self))
 
     # -- login -------------------------------------------------------------
     def login_params(self, **overrides: str) -> dict[str, str]:

@@ -18,8 +18,8 @@ from werkzeug.test import TestResponse
 
 from lti_tool.lti.blueprint import state_cookie_name
 from lti_tool.runtime import runtime
-from lti_tool.services.platforms import PlatformInput, add_platform
-from tests.support.platform import Login, SimulatedPlatform
+from lti_tool.services.platforms import PlatformInput
+from tests.support.platform import Login, SimulatedPlatform, register_platform
 from tests.web.refusals import REFUSAL_LOGGER, accept_header, expect_refusal
 
 
@@ -154,21 +154,17 @@ def test_issuer_with_several_client_ids_requires_client_id(
     caplog: pytest.LogCaptureFixture,
     wire: str,
 ) -> None:
-    rt = runtime(app)
-    with rt.session_factory() as session:
-        add_platform(
-            session,
-            PlatformInput(
-                issuer=platform.issuer,
-                client_id="second-client",
-                deployment_ids=("deployment-2",),
-                auth_login_url=platform.issuer + "/auth",
-                token_url=platform.issuer + "/token",
-                jwks_url=platform.jwks_url,
-            ),
-            rt.clock(),
-        )
-        session.commit()
+    register_platform(
+        app,
+        PlatformInput(
+            issuer=platform.issuer,
+            client_id="second-client",
+            deployment_ids=("deployment-2",),
+            auth_login_url=platform.issuer + "/auth",
+            token_url=platform.issuer + "/token",
+            jwks_url=platform.jwks_url,
+        ),
+    )
     params = platform.login_params(client_id=None)  # type: ignore[arg-type]
     response = client.get(
         "/lti/login", query_string=params, headers={"Accept": accept_header(wire)}
