@@ -317,7 +317,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--database-url", default=os.environ.get("TIERPATH_BENCH_DATABASE_URL")
+        "--database-url",
+        default=os.environ.get("TIERPATH_BENCH_DATABASE_URL")
+        or os.environ.get("TIERPATH_DATABASE_URL"),
     )
     parser.add_argument(
         "--mode", choices=("in-process", "http", "both"), default="both"
