@@ -5,7 +5,7 @@ Later issues add program, learner and credential tables beside these.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -116,6 +116,9 @@ class LmsUser(Model):
     given_name: orm.Mapped[str | None] = orm.mapped_column(sa.String(200))
     family_name: orm.Mapped[str | None] = orm.mapped_column(sa.String(200))
     email: orm.Mapped[str | None] = orm.mapped_column(sa.String(320))
+    person_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
     first_launch_at: orm.Mapped[datetime]
     last_launch_at: orm.Mapped[datetime]
 
@@ -184,3 +187,46 @@ class Launch(Model):
     deployment: orm.Mapped[Deployment] = orm.relationship()
     user: orm.Mapped[LmsUser] = orm.relationship()
     context: orm.Mapped[LmsContext | None] = orm.relationship()
+
+
+class Person(Model):
+    """An employee as HR knows them; linked to LMS users by email or employee id."""
+
+    __tablename__ = "person"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    employee_id: orm.Mapped[str] = orm.mapped_column(sa.String(100), unique=True)
+    email: orm.Mapped[str | None] = orm.mapped_column(sa.String(320), index=True)
+    name: orm.Mapped[str | None] = orm.mapped_column(sa.String(300))
+    site: orm.Mapped[str | None] = orm.mapped_column(sa.String(200))
+    line_of_business: orm.Mapped[str | None] = orm.mapped_column(sa.String(200))
+    hire_date: orm.Mapped[date | None] = orm.mapped_column(sa.Date)
+    disciplinary_action: orm.Mapped[bool] = orm.mapped_column(default=False)
+    performance_improvement_plan: orm.Mapped[bool] = orm.mapped_column(default=False)
+    review_score: orm.Mapped[float | None]
+    review_scale: orm.Mapped[float | None]
+    updated_at: orm.Mapped[datetime]
+
+    kpis: orm.Mapped[list[KpiValue]] = orm.relationship(
+        back_populates="person", cascade="all, delete-orphan"
+    )
+
+
+class KpiValue(Model):
+    """One KPI value (percent) of a person for a period such as 2026-Q3."""
+
+    __tablename__ = "kpi_value"
+    __table_args__ = (
+        sa.UniqueConstraint("person_id", "kpi", "period"),
+        sa.Index("ix_kpi_value_kpi_period", "kpi", "period"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    person_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("person.id", ondelete="CASCADE")
+    )
+    kpi: orm.Mapped[str] = orm.mapped_column(sa.String(50))
+    period: orm.Mapped[str] = orm.mapped_column(sa.String(20))
+    value: orm.Mapped[float]
+
+    person: orm.Mapped[Person] = orm.relationship(back_populates="kpis")
