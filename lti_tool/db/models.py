@@ -230,3 +230,199 @@ class KpiValue(Model):
     value: orm.Mapped[float]
 
     person: orm.Mapped[Person] = orm.relationship(back_populates="kpis")
+
+
+class ProgramVersion(Model):
+    """One immutable version of a program, with the source files it was loaded from."""
+
+    __tablename__ = "program_version"
+    __table_args__ = (sa.UniqueConstraint("program_id", "version"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    program_id: orm.Mapped[str] = orm.mapped_column(sa.String(100), index=True)
+    version: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    title: orm.Mapped[str] = orm.mapped_column(sa.String(300))
+    content_hash: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
+    # {"main": "file.toml", "files": {"file.toml": "...text...", "banks/x.toml": "..."}}
+    source: orm.Mapped[dict[str, Any]] = orm.mapped_column(Json)
+    is_current: orm.Mapped[bool] = orm.mapped_column(default=True)
+    loaded_at: orm.Mapped[datetime]
+
+
+class ContextProgram(Model):
+    """A program offered in an LMS course (context)."""
+
+    __tablename__ = "context_program"
+    __table_args__ = (sa.UniqueConstraint("context_id", "program_id"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    context_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("lms_context.id", ondelete="CASCADE")
+    )
+    program_id: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+
+
+class Enrolment(Model):
+    """A person in one tier of one program version; its id is the xAPI registration."""
+
+    __tablename__ = "enrolment"
+    __table_args__ = (
+        sa.UniqueConstraint("person_id", "program_version_id", "tier_id"),
+    )
+
+    id: orm.Mapped[str] = orm.mapped_column(sa.String(36), primary_key=True)
+    person_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
+    program_version_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("program_version.id", ondelete="RESTRICT")
+    )
+    tier_id: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    state: orm.Mapped[str] = orm.mapped_column(sa.String(20))  # in_progress | completed
+    started_at: orm.Mapped[datetime]
+    completed_at: orm.Mapped[datetime | None]
+    expires_at: orm.Mapped[datetime | None]
+    started_reason: orm.Mapped[str] = orm.mapped_column(sa.String(30))
+
+    program_version: orm.Mapped[ProgramVersion] = orm.relationship()
+
+
+class EligibilityDecisionRecord(Model):
+    """A stored eligibility decision: result, reasons, inputs, rule version, date."""
+
+    __tablename__ = "eligibility_decision"
+    __table_args__ = (
+        sa.Index(
+            "ix_eligibility_decision_lookup",
+            "person_id",
+            "program_version_id",
+            "tier_id",
+        ),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    person_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("person.id", ondelete="CASCADE")
+    )
+    program_version_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("program_version.id", ondelete="CASCADE")
+    )
+    tier_id: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    as_of: orm.Mapped[date] = orm.mapped_column(sa.Date)
+    eligible: orm.Mapped[bool]
+    rule_version: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    decision: orm.Mapped[dict[str, Any]] = orm.mapped_column(Json)
+    decided_at: orm.Mapped[datetime]
+
+
+class KpiGroupStat(Model):
+    """Peer statistics of one KPI for one group and period (recomputed on import)."""
+
+    __tablename__ = "kpi_group_stat"
+    __table_args__ = (sa.UniqueConstraint("kpi", "period", "group_key"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    kpi: orm.Mapped[str] = orm.mapped_column(sa.String(50))
+    period: orm.Mapped[str] = orm.mapped_column(sa.String(20))
+    group_key: orm.Mapped[str] = orm.mapped_column(sa.String(500))
+    stats: orm.Mapped[dict[str, Any]] = orm.mapped_column(Json)
+
+
+class Attempt(Model):
+    """One pre- or post-test attempt, with the order it was presented in."""
+
+    __tablename__ = "attempt"
+    __table_args__ = (
+        sa.Index("ix_attempt_lookup", "enrolment_id", "module_id", "kind"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    enrolment_id: orm.Mapped[str] = orm.mapped_column(
+        sa.ForeignKey("enrolment.id", ondelete="CASCADE")
+    )
+    person_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
+    module_id: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    kind: orm.Mapped[str] = orm.mapped_column(sa.String(10))  # pre | post
+    attempt_number: orm.Mapped[int]
+    form_id: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    # [{"item_id": ..., "choice_ids": [...]}, ...] as shown
+    presented: orm.Mapped[list[dict[str, Any]]] = orm.mapped_column(Json)
+    started_at: orm.Mapped[datetime]
+    submitted_at: orm.Mapped[datetime | None]
+    points: orm.Mapped[float | None]
+    max_points: orm.Mapped[float | None]
+    passed: orm.Mapped[bool | None]
+
+    responses: orm.Mapped[list[Response]] = orm.relationship(
+        back_populates="attempt", cascade="all, delete-orphan"
+    )
+
+
+class Response(Model):
+    """One answered item of an attempt."""
+
+    __tablename__ = "response"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    attempt_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("attempt.id", ondelete="CASCADE"), index=True
+    )
+    item_id: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    answer: orm.Mapped[list[str]] = orm.mapped_column(Json)
+    points: orm.Mapped[float]
+    max_points: orm.Mapped[float]
+
+    attempt: orm.Mapped[Attempt] = orm.relationship(back_populates="responses")
+
+
+class ModuleProgress(Model):
+    """When a learner opened a module's content and completed it."""
+
+    __tablename__ = "module_progress"
+    __table_args__ = (sa.UniqueConstraint("enrolment_id", "module_id"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    enrolment_id: orm.Mapped[str] = orm.mapped_column(
+        sa.ForeignKey("enrolment.id", ondelete="CASCADE")
+    )
+    module_id: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    studied_at: orm.Mapped[datetime | None]
+    completed_at: orm.Mapped[datetime | None]
+
+
+class RequirementSignoff(Model):
+    """An instructor's sign-off of a tier requirement (mentoring placeholder)."""
+
+    __tablename__ = "requirement_signoff"
+    __table_args__ = (sa.UniqueConstraint("enrolment_id", "requirement_id"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    enrolment_id: orm.Mapped[str] = orm.mapped_column(
+        sa.ForeignKey("enrolment.id", ondelete="CASCADE")
+    )
+    requirement_id: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    signed_by_user_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("lms_user.id", ondelete="RESTRICT")
+    )
+    signed_at: orm.Mapped[datetime]
+
+
+class Membership(Model):
+    """A user's role in a course, kept from launches (the cohort outlives launches)."""
+
+    __tablename__ = "membership"
+    __table_args__ = (sa.UniqueConstraint("context_id", "user_id"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    context_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("lms_context.id", ondelete="CASCADE")
+    )
+    user_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("lms_user.id", ondelete="CASCADE"), index=True
+    )
+    role: orm.Mapped[str] = orm.mapped_column(sa.String(20))
+    last_launch_at: orm.Mapped[datetime]
+
+    user: orm.Mapped[LmsUser] = orm.relationship()

@@ -16,6 +16,8 @@ from lti_tool.db.models import (
     Launch,
     LmsContext,
     LmsUser,
+    Membership,
+    Person,
     Platform,
     ToolSession,
 )
@@ -104,6 +106,46 @@ def _upsert_context(
     return context
 
 
+def _matching_person(session: orm.Session, claims: dict[str, Any]) -> int | None:
+    """Find the HR record for a launching user: employee id first, then email."""
+    custom = claims.get(CLAIM + "custom")
+    employee_id = custom.get("employee_id") if isinstance(custom, dict) else None
+    if isinstance(employee_id, str) and employee_id.strip():
+        found = session.scalar(
+            sa.select(Person.id).where(Person.employee_id == employee_id.strip())
+        )
+        if found is not None:
+            return found
+    email = claims.get("email")
+    if isinstance(email, str) and "@" in email:
+        return session.scalar(
+            sa.select(Person.id)
+            .where(sa.func.lower(Person.email) == email.strip().lower())
+            .order_by(Person.id)
+            .limit(1)
+        )
+    return None
+
+
+def _upsert_membership(
+    session: orm.Session,
+    context: LmsContext,
+    user: LmsUser,
+    role: ToolRole,
+    now: datetime,
+) -> None:
+    membership = session.scalar(
+        sa.select(Membership).where(
+            Membership.context_id == context.id, Membership.user_id == user.id
+        )
+    )
+    if membership is None:
+        membership = Membership(context_id=context.id, user_id=user.id)
+        session.add(membership)
+    membership.role = role.value
+    membership.last_launch_at = now
+
+
 def record_launch(
     session: orm.Session,
     *,
@@ -131,6 +173,11 @@ def record_launch(
     user = _upsert_user(session, platform, claims, now)
     context = _upsert_context(session, platform, claims)
     session.flush()
+    role = tool_role(claims[CLAIM + "roles"])
+    if user.person_id is None:
+        user.person_id = _matching_person(session, claims)
+    if context is not None:
+        _upsert_membership(session, context, user, role, now)
     launch = Launch(
         id=secrets.token_urlsafe(24),
         session_id=tool_session.id,
@@ -139,7 +186,7 @@ def record_launch(
         user_id=user.id,
         context_id=context.id if context else None,
         message_type=str(claims[CLAIM + "message_type"]),
-        role=tool_role(claims[CLAIM + "roles"]).value,
+        role=role.value,
         target_link_uri=str(claims[CLAIM + "target_link_uri"]),
         claims=claims,
         created_at=now,

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}
 import lti_tool.db.base
+from sqlalchemy import Text  # noqa: F401  (autogenerate renders JSONB(astext_type=Text()))
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

@@ -1,0 +1,78 @@
+"""Domain events, published inside the unit of work that caused them.
+
+The xAPI statement writer and the badge issuer (later issues) subscribe through
+the `EventSink` port (lti_tool/services/ports.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class TierStarted:
+    """A learner was enrolled in a tier (by hand, auto-enrolment or auto-progression)."""
+
+    occurred_at: datetime
+    enrolment_id: str
+    person_id: int
+    program_id: str
+    program_version: str
+    tier_id: str
+    reason: str  # "eligible", "auto_progression"
+
+
+@dataclass(frozen=True)
+class AssessmentAttempted:
+    """A pre- or post-test attempt was submitted and scored."""
+
+    occurred_at: datetime
+    enrolment_id: str
+    person_id: int
+    program_id: str
+    tier_id: str
+    module_id: str
+    kind: str  # "pre" | "post"
+    attempt_id: int
+    attempt_number: int
+    points: float
+    max_points: float
+    passed: bool
+
+
+@dataclass(frozen=True)
+class ModuleCompleted:
+    """A learner passed a module's post-test."""
+
+    occurred_at: datetime
+    enrolment_id: str
+    person_id: int
+    program_id: str
+    tier_id: str
+    module_id: str
+
+
+@dataclass(frozen=True)
+class TierCompleted:
+    """A learner met a tier's completion rule."""
+
+    occurred_at: datetime
+    enrolment_id: str
+    person_id: int
+    program_id: str
+    program_version: str
+    tier_id: str
+
+
+@dataclass(frozen=True)
+class EligibilityDecided:
+    """An eligibility decision was made (and stored) for a person and tier."""
+
+    occurred_at: datetime
+    person_id: int
+    program_id: str
+    program_version: str
+    tier_id: str
+    eligible: bool
+    decision_id: int
