@@ -58,7 +58,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
     app.extensions["tierpath"] = Runtime.build(
-        settings, engine, clock=(test_config or {}).get("CLOCK")
+        settings,
+        engine,
+        clock=(test_config or {}).get("CLOCK"),
+        events=(test_config or {}).get("EVENT_SINK"),
     )
     if settings.proxy_fix.enabled:
         # Behind a TLS-terminating proxy: trust its X-Forwarded-* headers so
@@ -83,8 +86,9 @@ def _register_blueprints(app: Flask) -> None:
     from lti_tool.lti.blueprint import bp as lti_bp
     from lti_tool.web.admin import bp as admin_bp
     from lti_tool.web.errors import register_error_handlers
+    from lti_tool.web.instructor import bp as instructor
+    from lti_tool.web.learner import bp as learner
     from lti_tool.web.pages import bp as pages_bp
-    from lti_tool.web.pages import instructor, learner
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(pages_bp)

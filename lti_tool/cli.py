@@ -19,6 +19,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(platform_group)
     app.cli.add_command(keys_group)
+    app.cli.add_command(program_group)
+    from lti_tool.cli_people import register_people_commands
+
+    register_people_commands(app)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")
@@ -195,6 +199,101 @@ def keys_list() -> None:
         for key in key_service.list_keys(session):
             click.echo(
                 f"{key.kid}\t{key.state}\tcreated {key.created_at:%Y-%m-%d %H:%M}"
+            )
+
+
+@click.group(
+    "program", help="Program definitions (TOML files, see docs/program-format.md)."
+)
+def program_group() -> None:
+    pass
+
+
+@program_group.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def program_validate(files: tuple[str, ...]) -> None:
+    """Check program files and print every problem (no database needed)."""
+    from lti_tool.programs.loader import ProgramFileError, load_program_file
+
+    failed = False
+    for name in files:
+        try:
+            loaded = load_program_file(name)
+        except ProgramFileError as exc:
+            failed = True
+            for issue in exc.issues:
+                click.echo(str(issue), err=True)
+            continue
+        except OSError as exc:
+            failed = True
+            click.echo(f"{name}: cannot read: {exc.strerror}", err=True)
+            continue
+        program = loaded.program
+        items = sum(
+            len(f.item_ids)
+            for t in program.tiers
+            for m in t.modules
+            for f in (*m.pre_test.forms, *m.post_test.forms)
+        )
+        click.echo(
+            f"{name}: ok: {program.title} {program.version}: {len(program.tiers)} tiers,"
+            f" {sum(len(t.modules) for t in program.tiers)} modules,"
+            f" {len(program.items)} items ({items} on forms), {program.hours:g} hours"
+        )
+    if failed:
+        sys.exit(1)
+
+
+@program_group.command("load")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+def program_load(files: tuple[str, ...]) -> None:
+    """Validate and store program files as new versions (unchanged files are skipped)."""
+    from lti_tool.programs.loader import ProgramFileError
+    from lti_tool.services.programs import ProgramVersionError, load_program
+
+    rt = runtime()
+    failed = False
+    for name in files:
+        with rt.session_factory() as session:
+            try:
+                result = load_program(session, name, rt.clock())
+            except ProgramFileError as exc:
+                failed = True
+                for issue in exc.issues:
+                    click.echo(str(issue), err=True)
+                continue
+            except (ProgramVersionError, OSError) as exc:
+                failed = True
+                click.echo(str(exc), err=True)
+                continue
+            session.commit()
+            version = result.version
+            verb = "loaded" if result.created else "unchanged"
+            click.echo(
+                f"{verb}: {version.program_id} {version.version} ({version.title})"
+            )
+    if failed:
+        sys.exit(1)
+
+
+@program_group.command("list")
+@with_appcontext
+def program_list() -> None:
+    """List stored program versions (* = current)."""
+    from lti_tool.services.programs import all_versions
+
+    with runtime().session_factory() as session:
+        versions = all_versions(session)
+        if not versions:
+            click.echo(
+                "no programs loaded (load one with `tierpath program load FILE`)"
+            )
+        for v in versions:
+            mark = "*" if v.is_current else " "
+            click.echo(
+                f"{mark} {v.program_id}\t{v.version}\t{v.title}\t"
+                f"loaded {v.loaded_at:%Y-%m-%d %H:%M}\t{v.content_hash[:12]}"
             )
 
 

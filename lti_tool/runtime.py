@@ -14,6 +14,7 @@ from lti_tool.db.base import utcnow
 from lti_tool.http import TimeoutSession
 from lti_tool.keys import KeyEncryptor
 from lti_tool.lti.keyset import PlatformKeySets
+from lti_tool.services.ports import EventSink, LoggingEventSink
 from lti_tool.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -30,10 +31,15 @@ class Runtime:
     encryptor: KeyEncryptor
     keysets: PlatformKeySets
     clock: Clock
+    events: EventSink
 
     @classmethod
     def build(
-        cls, settings: Settings, engine: sa.Engine, clock: Clock | None = None
+        cls,
+        settings: Settings,
+        engine: sa.Engine,
+        clock: Clock | None = None,
+        events: EventSink | None = None,
     ) -> Runtime:
         session_factory = orm.sessionmaker(bind=engine, expire_on_commit=False)
         http = TimeoutSession(settings.http_timeout)
@@ -45,6 +51,7 @@ class Runtime:
             encryptor=KeyEncryptor(settings.key_encryption_key),
             keysets=PlatformKeySets(session_factory, http, settings),
             clock=clock or utcnow,
+            events=events or LoggingEventSink(),
         )
 
 

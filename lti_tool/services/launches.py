@@ -17,11 +17,11 @@ from lti_tool.db.models import (
     LmsContext,
     LmsUser,
     Membership,
-    Person,
     Platform,
     ToolSession,
 )
 from lti_tool.domain.roles import ToolRole, tool_role
+from lti_tool.services.people_import import link_lms_user
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 
@@ -106,27 +106,6 @@ def _upsert_context(
     return context
 
 
-def _matching_person(session: orm.Session, claims: dict[str, Any]) -> int | None:
-    """Find the HR record for a launching user: employee id first, then email."""
-    custom = claims.get(CLAIM + "custom")
-    employee_id = custom.get("employee_id") if isinstance(custom, dict) else None
-    if isinstance(employee_id, str) and employee_id.strip():
-        found = session.scalar(
-            sa.select(Person.id).where(Person.employee_id == employee_id.strip())
-        )
-        if found is not None:
-            return found
-    email = claims.get("email")
-    if isinstance(email, str) and "@" in email:
-        return session.scalar(
-            sa.select(Person.id)
-            .where(sa.func.lower(Person.email) == email.strip().lower())
-            .order_by(Person.id)
-            .limit(1)
-        )
-    return None
-
-
 def _upsert_membership(
     session: orm.Session,
     context: LmsContext,
@@ -174,8 +153,11 @@ def record_launch(
     context = _upsert_context(session, platform, claims)
     session.flush()
     role = tool_role(claims[CLAIM + "roles"])
-    if user.person_id is None:
-        user.person_id = _matching_person(session, claims)
+    custom = claims.get(CLAIM + "custom")
+    employee_id = custom.get("employee_id") if isinstance(custom, dict) else None
+    link_lms_user(
+        session, user, employee_id=employee_id if isinstance(employee_id, str) else None
+    )
     if context is not None:
         _upsert_membership(session, context, user, role, now)
     launch = Launch(

@@ -7,9 +7,12 @@ store are further ports beside these.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
+
+_log = logging.getLogger("lti_tool.events")
 
 Clock = Callable[[], datetime]
 
@@ -35,3 +38,10 @@ class RecordingEventSink:
 
     def publish(self, event: DomainEvent) -> None:
         self.events.append(event)
+
+
+class LoggingEventSink:
+    """Logs every event; the default until xAPI and badges subscribe."""
+
+    def publish(self, event: DomainEvent) -> None:
+        _log.info("event %s %s", type(event).__name__, event)

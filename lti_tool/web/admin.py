@@ -13,8 +13,10 @@ from lti_tool.services.keys import list_keys
 from lti_tool.web.auth import current_launch, current_session, requires_role
 from lti_tool.web.origin import tool_origin
 from lti_tool.web.pages import tool_urls
+from lti_tool.web.people import register_people_routes
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+register_people_routes(bp)
 
 
 def _page(error: str | None = None, form: dict[str, str] | None = None) -> str:

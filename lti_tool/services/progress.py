@@ -1,0 +1,595 @@
+"""Use cases for a learner's path: eligibility, enrolment, tier and module state.
+
+`learner_programs` is what the learner home shows: every offered program with its
+tiers in one of five states (locked, not eligible with reasons, eligible, in
+progress, complete), module progress and the next action. Evaluating it stores
+the eligibility decisions it made and auto-enrols where the program says so.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from lti_tool.db.models import (
+    Attempt,
+    EligibilityDecisionRecord,
+    Enrolment,
+    KpiGroupStat,
+    KpiValue,
+    ModuleProgress,
+    Person,
+    ProgramVersion,
+    RequirementSignoff,
+)
+from lti_tool.domain.assessments import LearningGain
+from lti_tool.domain.eligibility import (
+    EligibilityDecision,
+    GroupStats,
+    PeerIndex,
+    PersonFacts,
+    evaluate_tier,
+)
+from lti_tool.domain.events import EligibilityDecided, TierCompleted, TierStarted
+from lti_tool.domain.programs import LearningModule, Program, Tier
+from lti_tool.services.ports import EventSink
+from lti_tool.services.programs import program_of
+
+
+class TierState(StrEnum):
+    """Where a learner stands on a tier."""
+
+    LOCKED = "locked"
+    NOT_ELIGIBLE = "not_eligible"
+    ELIGIBLE = "eligible"
+    IN_PROGRESS = "in_progress"
+    COMPLETE = "complete"
+
+
+class ModuleStep(StrEnum):
+    """The next thing to do in a module."""
+
+    PRE_TEST = "pre_test"
+    STUDY = "study"
+    POST_TEST = "post_test"
+    RETRY = "retry"
+    NO_ATTEMPTS_LEFT = "no_attempts_left"
+    COMPLETE = "complete"
+
+
+@dataclass(frozen=True)
+class AttemptSummary:
+    """A submitted attempt as shown to people."""
+
+    attempt_number: int
+    points: float
+    max_points: float
+    passed: bool
+    submitted_at: datetime
+
+    @property
+    def fraction(self) -> float:
+        return self.points / self.max_points if self.max_points else 0.0
+
+
+@dataclass(frozen=True)
+class ModuleView:
+    """One module of an in-progress (or complete) tier."""
+
+    module: LearningModule
+    step: ModuleStep
+    pre: AttemptSummary | None
+    post: AttemptSummary | None
+    post_attempts: int
+    post_attempts_left: int | None
+    studied: bool
+
+    @property
+    def gain(self) -> LearningGain | None:
+        if self.pre is None or self.post is None:
+            return None
+        return LearningGain(self.pre.fraction, self.post.fraction)
+
+
+@dataclass(frozen=True)
+class TierView:
+    """One tier with its state, reasons and modules."""
+
+    tier: Tier
+    state: TierState
+    decision: EligibilityDecision | None
+    enrolment: Enrolment | None
+    modules: tuple[ModuleView, ...] = ()
+    signed_requirements: frozenset[str] = frozenset()
+    missing_prerequisites: tuple[str, ...] = ()
+
+    @property
+    def modules_complete(self) -> int:
+        return sum(1 for m in self.modules if m.step is ModuleStep.COMPLETE)
+
+
+@dataclass(frozen=True)
+class ProgramView:
+    """One program on the learner home."""
+
+    version: ProgramVersion
+    program: Program
+    tiers: tuple[TierView, ...]
+
+    @property
+    def next_action(self) -> tuple[TierView, ModuleView | None] | None:
+        for tier in self.tiers:
+            if tier.state is TierState.IN_PROGRESS:
+                for module in tier.modules:
+                    if module.step not in (
+                        ModuleStep.COMPLETE,
+                        ModuleStep.NO_ATTEMPTS_LEFT,
+                    ):
+                        return tier, module
+                return tier, None
+            if tier.state is TierState.ELIGIBLE:
+                return tier, None
+        return None
+
+
+# -- facts and peers --------------------------------------------------------------
+
+
+def facts_for(session: orm.Session, people: Sequence[Person]) -> dict[int, PersonFacts]:
+    """Load the HR and KPI facts of some people in two queries."""
+    kpis: dict[int, dict[str, dict[str, float]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    ids = [p.id for p in people]
+    for chunk_start in range(0, len(ids), 900):
+        chunk = ids[chunk_start : chunk_start + 900]
+        for person_id, kpi, period, value in session.execute(
+            sa.select(
+                KpiValue.person_id, KpiValue.kpi, KpiValue.period, KpiValue.value
+            ).where(KpiValue.person_id.in_(chunk))
+        ):
+            kpis[person_id][kpi][period] = value
+    return {
+        p.id: PersonFacts(
+            person_id=p.id,
+            hire_date=p.hire_date,
+            site=p.site,
+            line_of_business=p.line_of_business,
+            disciplinary_action=p.disciplinary_action,
+            performance_improvement_plan=p.performance_improvement_plan,
+            review_score=p.review_score,
+            kpis={k: dict(v) for k, v in kpis[p.id].items()},
+        )
+        for p in people
+    }
+
+
+def _stats_key(stats: GroupStats) -> str:
+    return "|".join(f"{k}={v if v is not None else ''}" for k, v in stats.group)
+
+
+def refresh_peer_stats(session: orm.Session) -> int:
+    """Recompute and store every peer group's KPI statistics; return how many."""
+    rows = session.execute(
+        sa.select(
+            Person.id,
+            Person.site,
+            Person.line_of_business,
+            KpiValue.kpi,
+            KpiValue.period,
+            KpiValue.value,
+        ).join(KpiValue, KpiValue.person_id == Person.id)
+    )
+    by_person: dict[int, PersonFacts] = {}
+    kpis: dict[int, dict[str, dict[str, float]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    meta: dict[int, tuple[str | None, str | None]] = {}
+    for person_id, site, line, kpi, period, value in rows:
+        kpis[person_id][kpi][period] = value
+        meta[person_id] = (site, line)
+    for person_id, (site, line) in meta.items():
+        by_person[person_id] = PersonFacts(
+            person_id=person_id,
+            hire_date=None,
+            site=site,
+            line_of_business=line,
+            disciplinary_action=False,
+            performance_improvement_plan=False,
+            review_score=None,
+            kpis={k: dict(v) for k, v in kpis[person_id].items()},
+        )
+    index = PeerIndex.build(by_person.values())
+    session.execute(sa.delete(KpiGroupStat))
+    stats = index.all_stats()
+    if stats:
+        session.execute(
+            sa.insert(KpiGroupStat),
+            [
+                {
+                    "kpi": s.kpi,
+                    "period": s.period,
+                    "group_key": _stats_key(s),
+                    "stats": {
+                        "group": [list(pair) for pair in s.group],
+                        "count": s.count,
+                        "mean": s.mean,
+                        "q1_min": s.q1_min,
+                        "q2_min": s.q2_min,
+                        "q3_min": s.q3_min,
+                    },
+                }
+                for s in stats
+            ],
+        )
+    return len(stats)
+
+
+def load_peers(session: orm.Session) -> PeerIndex:
+    """Build the peer index from stored group statistics."""
+    stats = []
+    for kpi, period, data in session.execute(
+        sa.select(KpiGroupStat.kpi, KpiGroupStat.period, KpiGroupStat.stats)
+    ):
+        stats.append(
+            GroupStats(
+                kpi=kpi,
+                period=period,
+                group=tuple((str(k), v) for k, v in data["group"]),
+                count=int(data["count"]),
+                mean=float(data["mean"]),
+                q1_min=float(data["q1_min"]),
+                q2_min=float(data["q2_min"]),
+                q3_min=float(data["q3_min"]),
+            )
+        )
+    return PeerIndex.from_stats(stats)
+
+
+# -- decisions and enrolments -------------------------------------------------------
+
+
+def store_decision(
+    session: orm.Session,
+    decision: EligibilityDecision,
+    version: ProgramVersion,
+    now: datetime,
+    sink: EventSink,
+) -> EligibilityDecisionRecord:
+    """Store a decision (one per person, tier and day; re-deciding updates it)."""
+    record = session.scalar(
+        sa.select(EligibilityDecisionRecord).where(
+            EligibilityDecisionRecord.person_id == decision.person_id,
+            EligibilityDecisionRecord.program_version_id == version.id,
+            EligibilityDecisionRecord.tier_id == decision.tier_id,
+            EligibilityDecisionRecord.as_of == decision.as_of,
+        )
+    )
+    payload = decision.to_json()
+    if record is not None and record.decision == payload:
+        return record
+    if record is None:
+        record = EligibilityDecisionRecord(
+            person_id=decision.person_id,
+            program_version_id=version.id,
+            tier_id=decision.tier_id,
+            as_of=decision.as_of,
+        )
+        session.add(record)
+    record.eligible = decision.eligible
+    record.rule_version = decision.rule_version
+    record.decision = payload
+    record.decided_at = now
+    session.flush()
+    sink.publish(
+        EligibilityDecided(
+            occurred_at=now,
+            person_id=decision.person_id,
+            program_id=decision.program_id,
+            program_version=decision.program_version,
+            tier_id=decision.tier_id,
+            eligible=decision.eligible,
+            decision_id=record.id,
+        )
+    )
+    return record
+
+
+def enrol(
+    session: orm.Session,
+    person: Person,
+    version: ProgramVersion,
+    tier: Tier,
+    now: datetime,
+    reason: str,
+    sink: EventSink,
+) -> Enrolment:
+    """Enrol a person in a tier (idempotent) and publish TierStarted."""
+    existing = session.scalar(
+        sa.select(Enrolment).where(
+            Enrolment.person_id == person.id,
+            Enrolment.program_version_id == version.id,
+            Enrolment.tier_id == tier.id,
+        )
+    )
+    if existing is not None:
+        return existing
+    enrolment = Enrolment(
+        id=str(uuid.uuid4()),
+        person_id=person.id,
+        program_version_id=version.id,
+        tier_id=tier.id,
+        state="in_progress",
+        started_at=now,
+        started_reason=reason,
+    )
+    session.add(enrolment)
+    session.flush()
+    sink.publish(
+        TierStarted(
+            occurred_at=now,
+            enrolment_id=enrolment.id,
+            person_id=person.id,
+            program_id=version.program_id,
+            program_version=version.version,
+            tier_id=tier.id,
+            reason=reason,
+        )
+    )
+    return enrolment
+
+
+def pinned_version(
+    session: orm.Session, person: Person, current: ProgramVersion
+) -> ProgramVersion:
+    """Return the version a person's enrolments in this program are on (or current)."""
+    pinned = session.scalar(
+        sa.select(ProgramVersion)
+        .join(Enrolment, Enrolment.program_version_id == ProgramVersion.id)
+        .where(
+            Enrolment.person_id == person.id,
+            ProgramVersion.program_id == current.program_id,
+        )
+        .order_by(Enrolment.started_at)
+        .limit(1)
+    )
+    return pinned or current
+
+
+# -- tier and module state ------------------------------------------------------------
+
+
+@dataclass
+class _Progress:
+    enrolments: dict[str, Enrolment] = field(default_factory=dict)
+    attempts: dict[tuple[str, str, str], list[Attempt]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    studied: set[tuple[str, str]] = field(default_factory=set)
+    signed: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def _load_progress(
+    session: orm.Session, person: Person, version: ProgramVersion
+) -> _Progress:
+    progress = _Progress()
+    for enrolment in session.scalars(
+        sa.select(Enrolment).where(
+            Enrolment.person_id == person.id, Enrolment.program_version_id == version.id
+        )
+    ):
+        progress.enrolments[enrolment.tier_id] = enrolment
+    ids = [e.id for e in progress.enrolments.values()]
+    if ids:
+        for attempt in session.scalars(
+            sa.select(Attempt)
+            .where(Attempt.enrolment_id.in_(ids), Attempt.submitted_at.is_not(None))
+            .order_by(Attempt.attempt_number)
+        ):
+            progress.attempts[
+                (attempt.enrolment_id, attempt.module_id, attempt.kind)
+            ].append(attempt)
+        for enrolment_id, module_id in session.execute(
+            sa.select(ModuleProgress.enrolment_id, ModuleProgress.module_id).where(
+                ModuleProgress.enrolment_id.in_(ids),
+                ModuleProgress.studied_at.is_not(None),
+            )
+        ):
+            progress.studied.add((enrolment_id, module_id))
+        for enrolment_id, requirement_id in session.execute(
+            sa.select(
+                RequirementSignoff.enrolment_id, RequirementSignoff.requirement_id
+            ).where(RequirementSignoff.enrolment_id.in_(ids))
+        ):
+            progress.signed[enrolment_id].add(requirement_id)
+    return progress
+
+
+def _summary(attempt: Attempt | None) -> AttemptSummary | None:
+    if attempt is None or attempt.submitted_at is None:
+        return None
+    return AttemptSummary(
+        attempt_number=attempt.attempt_number,
+        points=attempt.points or 0.0,
+        max_points=attempt.max_points or 0.0,
+        passed=bool(attempt.passed),
+        submitted_at=attempt.submitted_at,
+    )
+
+
+def module_view(
+    module: LearningModule,
+    pre_attempts: Sequence[Attempt],
+    post_attempts: Sequence[Attempt],
+    studied: bool,
+) -> ModuleView:
+    """Work out a module's next step from its submitted attempts."""
+    pre = _summary(pre_attempts[0]) if pre_attempts else None
+    passed = next((a for a in post_attempts if a.passed), None)
+    post = _summary(passed or (post_attempts[-1] if post_attempts else None))
+    limit = module.post_test.max_attempts
+    left = None if limit is None else max(0, limit - len(post_attempts))
+    if passed is not None:
+        step = ModuleStep.COMPLETE
+    elif pre is None:
+        step = ModuleStep.PRE_TEST
+    elif not studied:
+        step = ModuleStep.STUDY
+    elif not post_attempts:
+        step = ModuleStep.POST_TEST
+    elif left == 0:
+        step = ModuleStep.NO_ATTEMPTS_LEFT
+    else:
+        step = ModuleStep.RETRY
+    return ModuleView(
+        module=module,
+        step=step,
+        pre=pre,
+        post=post,
+        post_attempts=len(post_attempts),
+        post_attempts_left=left,
+        studied=studied,
+    )
+
+
+def tier_requirements_met(
+    tier: Tier, modules: Iterable[ModuleView], signed: set[str]
+) -> bool:
+    """Tell whether a tier's completion rule is met.
+
+    Every post-test passed at the tier's threshold, every requirement signed off,
+    and every rotation graded at its threshold (rotation grading arrives with the
+    rotations issue, so a tier with rotations cannot complete before then).
+    """
+    threshold = tier.completion.post_test_threshold
+    tests_ok = all(
+        m.post is not None and m.post.passed and m.post.fraction + 1e-9 >= threshold
+        for m in modules
+    )
+    requirements_ok = all(r.id in signed for r in tier.requirements)
+    rotations_ok = not tier.rotations
+    return tests_ok and requirements_ok and rotations_ok
+
+
+def _tier_view(
+    tier: Tier,
+    decision: EligibilityDecision | None,
+    enrolment: Enrolment | None,
+    progress: _Progress,
+    completed: set[str],
+) -> TierView:
+    missing = tuple(p for p in tier.prerequisites if p not in completed)
+    if enrolment is None:
+        if missing:
+            state = TierState.LOCKED
+        elif decision is not None and decision.eligible:
+            state = TierState.ELIGIBLE
+        else:
+            state = TierState.NOT_ELIGIBLE
+        return TierView(tier, state, decision, None, missing_prerequisites=missing)
+    modules = tuple(
+        module_view(
+            module,
+            progress.attempts.get((enrolment.id, module.id, "pre"), []),
+            progress.attempts.get((enrolment.id, module.id, "post"), []),
+            (enrolment.id, module.id) in progress.studied,
+        )
+        for module in tier.modules
+    )
+    state = (
+        TierState.COMPLETE if enrolment.state == "completed" else TierState.IN_PROGRESS
+    )
+    return TierView(
+        tier,
+        state,
+        decision,
+        enrolment,
+        modules,
+        frozenset(progress.signed.get(enrolment.id, set())),
+        missing,
+    )
+
+
+def program_view(
+    session: orm.Session,
+    person: Person,
+    facts: PersonFacts | None,
+    version: ProgramVersion,
+    peers: PeerIndex,
+    as_of: date,
+    now: datetime,
+    sink: EventSink,
+) -> ProgramView:
+    """Evaluate one program for a person: decide, auto-enrol, and build the view."""
+    program = program_of(version)
+    progress = _load_progress(session, person, version)
+    completed = {t for t, e in progress.enrolments.items() if e.state == "completed"}
+    views = []
+    for tier in program.tiers:
+        decision = None
+        if facts is not None and tier.id not in progress.enrolments:
+            decision = evaluate_tier(facts, program, tier, peers, as_of)
+            store_decision(session, decision, version, now, sink)
+        enrolment = progress.enrolments.get(tier.id)
+        prerequisites_done = all(p in completed for p in tier.prerequisites)
+        if (
+            enrolment is None
+            and decision is not None
+            and decision.eligible
+            and prerequisites_done
+            and _auto_enrols(program, tier, completed)
+        ):
+            reason = "auto_progression" if tier.prerequisites else "eligible"
+            enrolment = enrol(session, person, version, tier, now, reason, sink)
+            progress.enrolments[tier.id] = enrolment
+        views.append(_tier_view(tier, decision, enrolment, progress, completed))
+    return ProgramView(version, program, tuple(views))
+
+
+def _auto_enrols(program: Program, tier: Tier, completed: set[str]) -> bool:
+    if tier.prerequisites:
+        # A later tier starts by itself only with auto-progression (Starwood).
+        return program.auto_progress
+    return program.auto_enrol
+
+
+def complete_tier_if_done(
+    session: orm.Session,
+    person: Person,
+    enrolment: Enrolment,
+    now: datetime,
+    sink: EventSink,
+) -> bool:
+    """Mark the enrolment complete when the tier's rule is met; publish TierCompleted."""
+    if enrolment.state == "completed":
+        return False
+    version = enrolment.program_version
+    program = program_of(version)
+    tier = program.tier(enrolment.tier_id)
+    progress = _load_progress(session, person, version)
+    view = _tier_view(tier, None, enrolment, progress, set())
+    if not tier_requirements_met(tier, view.modules, set(view.signed_requirements)):
+        return False
+    enrolment.state = "completed"
+    enrolment.completed_at = now
+    if tier.expiry_months:
+        enrolment.expires_at = now + timedelta(days=round(tier.expiry_months * 30.44))
+    session.flush()
+    sink.publish(
+        TierCompleted(
+            occurred_at=now,
+            enrolment_id=enrolment.id,
+            person_id=person.id,
+            program_id=version.program_id,
+            program_version=version.version,
+            tier_id=tier.id,
+        )
+    )
+    return True
