@@ -69,6 +69,13 @@ echo "==> preparing the tool (instance: $TIERPATH_INSTANCE)"
     --token-url "$LMS_URL/token" \
     --jwks-url "$LMS_URL/.well-known/jwks.json" \
     --if-missing
+"$tierpath" program load config/programs/*.toml
+if [[ ! -f "$TIERPATH_INSTANCE/.demo-people" ]]; then
+    # A synthetic population of ${DEMO_PEOPLE:-2000} agents plus the four demo users,
+    # so eligibility has real peer groups (quartiles by site and line of business).
+    "$tierpath" demo-data --people "${DEMO_PEOPLE:-2000}"
+    touch "$TIERPATH_INSTANCE/.demo-people"
+fi
 
 lms_pid=
 tool_pid=
@@ -171,10 +178,13 @@ cat <<EOF
     tool admin                  : launch as "admin" from the LMS course page
 
   Start on the LMS course page and pick who you are:
-    learner1    Ana Morales     (learner)
-    learner2    Ben Okafor      (learner)
-    instructor  Ines Duarte     (instructor)
-    admin       Adam Reyes      (administrator)
+    learner1    Ana Morales     (learner: eligible, auto-enrolled in the first tiers)
+    learner2    Ben Okafor      (learner: not eligible yet, and told why)
+    instructor  Ines Duarte     (instructor: cohort, CSV export, roster)
+    admin       Adam Reyes      (administrator: platforms, people/KPI import)
+
+  Programs loaded from config/programs/: PartnerHero STEP, Alorica Leadership
+  Intern Program, SQM CSR career path; ${DEMO_PEOPLE:-2000} synthetic agents.
 
   The LMS ($LMS_URL) and the tool ($TOOL_URL) are different
   sites on purpose, like a real LMS launching an external tool.

@@ -28,6 +28,7 @@ from sqlalchemy import orm
 
 from lti_tool.db.base import Model
 from lti_tool.db.models import KpiValue, LmsUser, Person
+from lti_tool.services.progress import refresh_peer_stats
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -677,6 +678,10 @@ def import_people_csv(
     session.flush()
     ids, created, updated, unchanged = _write_people(session, people, now)
     written, kpis_unchanged = _write_kpis(session, valid, ids)
+    if written or created or updated:
+        # Peer statistics (quartile cut points, centre averages) depend on
+        # everyone's KPIs, sites and lines: recompute them in the same unit of work.
+        refresh_peer_stats(session)
     linked = link_unlinked_users(session)
     session.flush()
     _expire_loaded(session)
