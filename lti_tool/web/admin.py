@@ -10,6 +10,7 @@ from lti_tool.errors import Refused
 from lti_tool.runtime import db, runtime
 from lti_tool.services import platforms as platform_service
 from lti_tool.services.keys import list_keys
+from lti_tool.services.programs import all_versions
 from lti_tool.web.auth import current_launch, current_session, requires_role
 from lti_tool.web.origin import tool_origin
 from lti_tool.web.pages import tool_urls
@@ -25,6 +26,7 @@ def _page(error: str | None = None, form: dict[str, str] | None = None) -> str:
         "admin/home.html",
         launch=current_launch(),
         platforms=platform_service.list_platforms(db()),
+        programs=all_versions(db()),
         keys=list_keys(db()),
         csrf_token=current_session().csrf_token,
         error=error,
