@@ -59,6 +59,7 @@ from lti_tool.domain.quartiles import (
     Group,
     GroupStats,
     PeerIndex,
+    canonical_fields,
     group_key,
     group_stats,
     quartile,
@@ -67,6 +68,7 @@ from lti_tool.domain.quartiles import (
 __all__ = [
     "KPI_LABELS",
     "MIN_RANKED_GROUP",
+    "BatchEvaluator",
     "EligibilityDecision",
     "GroupStats",
     "PeerIndex",
@@ -638,3 +640,143 @@ def evaluate_program(
     return tuple(
         evaluate_tier(person, program, tier, peers, as_of) for tier in program.tiers
     )
+
+
+# ---- many people at once ------------------------------------------------------------
+
+
+_KEYED_ON_MOVE = frozenset({RuleKind.KPI_AT_LEAST_AVERAGE})
+"""Rule kinds whose wording depends on the tier's move (upward or lateral)."""
+
+
+class _Slot:
+    """One rule (for one kind of tier move) and the reasons it gave, by facts."""
+
+    __slots__ = ("cache", "fields", "kind", "kpi", "move", "rule")
+
+    def __init__(self, rule: EligibilityRule, move: str) -> None:
+        self.rule = rule
+        self.kind = RuleKind(rule.kind)
+        self.move = move
+        self.kpi = rule.kpi or ""
+        default = (
+            _DEFAULT_QUARTILE_GROUP
+            if self.kind is RuleKind.KPI_QUARTILE
+            else _DEFAULT_AVERAGE_GROUP
+        )
+        self.fields = canonical_fields(rule.group_by or default)
+        self.cache: dict[object, Reason] = {}
+
+
+class _Plan:
+    """A tier's rules as slots, its rule version and the key of its reason set."""
+
+    __slots__ = ("key", "rule_version", "slots", "tier")
+
+    def __init__(self, tier: Tier, slots: tuple[_Slot, ...]) -> None:
+        self.tier = tier  # keeps id(tier) taken while the plan lives
+        self.slots = slots
+        self.rule_version = rule_version(tier)
+        self.key = tuple(map(id, slots))
+
+
+class BatchEvaluator:
+    """Evaluate many people against the same peers and date, sharing equal reasons.
+
+    A rule's reason depends on a few facts only: tenure on the hire date, HR
+    standing on the two flags, the review on the score, a KPI rule on the
+    latest period and value of its KPI and on the person's peer group, and the
+    average rule on the tier's move too. People with equal facts therefore get
+    the same (immutable) `Reason` object, computed once by the very code
+    `evaluate_tier` runs, and tiers whose rules are the same (same rule
+    fingerprints and, where wording depends on it, move) share one evaluation
+    per person. Results equal `evaluate_tier`'s exactly.
+    """
+
+    def __init__(self, peers: PeerIndex, as_of: date) -> None:
+        self.peers = peers
+        self.as_of = as_of
+        self._slots: dict[tuple[str, str], _Slot] = {}
+        self._plans: dict[int, _Plan] = {}
+        self._person: PersonFacts | None = None
+        self._latest: dict[str, tuple[str, float] | None] = {}
+        self._done: dict[tuple[int, ...], tuple[Reason, ...]] = {}
+
+    def plan_key(self, tier: Tier) -> tuple[int, ...]:
+        """Return a key equal for tiers that always give the same reasons."""
+        return self._plan(tier).key
+
+    def _plan(self, tier: Tier) -> _Plan:
+        plan = self._plans.get(id(tier))
+        if plan is None:
+            slots = []
+            for rule in tier.eligibility:
+                move = tier.move if RuleKind(rule.kind) in _KEYED_ON_MOVE else ""
+                key = (_rules_version((rule,)), move)
+                slot = self._slots.get(key)
+                if slot is None:
+                    slot = self._slots[key] = _Slot(rule, move)
+                slots.append(slot)
+            plan = self._plans[id(tier)] = _Plan(tier, tuple(slots))
+        return plan
+
+    def reasons(self, person: PersonFacts, tier: Tier) -> tuple[Reason, ...]:
+        """Return the reasons `evaluate_tier` would give, in the tier's order."""
+        plan = self._plans.get(id(tier)) or self._plan(tier)
+        if person is not self._person:
+            self._person = person
+            self._latest = {}
+            self._done = {}
+        else:
+            done = self._done.get(plan.key)
+            if done is not None:
+                return done
+        reasons = tuple([self._reason(slot, person, plan.tier) for slot in plan.slots])
+        self._done[plan.key] = reasons
+        return reasons
+
+    def evaluate(
+        self, person: PersonFacts, program: Program, tier: Tier
+    ) -> EligibilityDecision:
+        """Return what `evaluate_tier(person, program, tier, peers, as_of)` returns."""
+        reasons = self.reasons(person, tier)
+        return EligibilityDecision(
+            person_id=person.person_id,
+            program_id=program.id,
+            program_version=program.version,
+            tier_id=tier.id,
+            as_of=self.as_of,
+            eligible=all(reason.passed for reason in reasons),
+            reasons=reasons,
+            rule_version=self._plan(tier).rule_version,
+        )
+
+    def _kpi(self, person: PersonFacts, kpi: str) -> tuple[str, float] | None:
+        try:
+            return self._latest[kpi]
+        except KeyError:
+            latest = self._latest[kpi] = _latest(person, kpi)
+            return latest
+
+    def _reason(self, slot: _Slot, person: PersonFacts, tier: Tier) -> Reason:
+        kind = slot.kind
+        key: object
+        if kind is RuleKind.MIN_TENURE_MONTHS:
+            key = person.hire_date
+        elif kind is RuleKind.HR_GOOD_STANDING:
+            key = (person.disciplinary_action, person.performance_improvement_plan)
+        elif kind is RuleKind.MIN_REVIEW_SCORE:
+            key = person.review_score
+        elif kind is RuleKind.KPI_MINIMUM:
+            key = self._kpi(person, slot.kpi)
+        else:  # the KPI rules that compare with a peer group
+            key = (
+                self._kpi(person, slot.kpi),
+                *[getattr(person, field) for field in slot.fields],
+            )
+        reason = slot.cache.get(key)
+        if reason is None:
+            reason = slot.cache[key] = _evaluate_rule(
+                slot.rule, person, tier, self.peers, self.as_of
+            )
+        return reason

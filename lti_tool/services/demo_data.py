@@ -26,24 +26,13 @@ from datetime import date, datetime
 
 from sqlalchemy import orm
 
-from lti_tool.services.people_import import ImportReport, import_people_csv
-
-COLUMNS = (
-    "employee_id",
-    "email",
-    "name",
-    "site",
-    "line_of_business",
-    "hire_date",
-    "disciplinary_action",
-    "performance_improvement_plan",
-    "review_score",
-    "review_scale",
-    "period",
-    "call_resolution",
-    "quality_score",
-    "csat",
+from lti_tool.services.people_import import (
+    KNOWN_COLUMNS,
+    ImportReport,
+    import_people_csv,
 )
+
+COLUMNS = KNOWN_COLUMNS  # the order an HR export would use
 
 FIRST_NAMES = (
     "Alex", "Maria", "José", "Fatima", "Wei", "Priya", "Liam", "Sofia", "Omar",

@@ -434,17 +434,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-_PERSON_FIELDS: Final = (
-    "email",
-    "name",
-    "site",
-    "line_of_business",
-    "hire_date",
-    "disciplinary_action",
-    "performance_improvement_plan",
-    "review_score",
-    "review_scale",
-)
+_PERSON_FIELDS: Final = HR_COLUMNS
 
 
 def _load_people(
