@@ -712,7 +712,8 @@ class BatchEvaluator:
             slots = []
             for rule in tier.eligibility:
                 move = tier.move if RuleKind(rule.kind) in _KEYED_ON_MOVE else ""
-                key = (_rules_version((rule,)), move)
+                # repr, not equality: 6 and 6.0 months are worded differently.
+                key = (repr(dataclasses.replace(rule, description="")), move)
                 slot = self._slots.get(key)
                 if slot is None:
                     slot = self._slots[key] = _Slot(rule, move)

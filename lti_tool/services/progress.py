@@ -330,8 +330,9 @@ def enrol(
         started_at=now,
         started_reason=reason,
     )
-    session.add(enrolment)
-    session.flush()
+    winner = insert_enrolment(session, enrolment)
+    if winner is not enrolment:
+        return winner
     sink.publish(
         TierStarted(
             occurred_at=now,
@@ -343,6 +344,29 @@ def enrol(
             reason=reason,
         )
     )
+    return enrolment
+
+
+def insert_enrolment(session: orm.Session, enrolment: Enrolment) -> Enrolment:
+    """Insert an enrolment; if a concurrent request inserted it first, return theirs.
+
+    Two tabs opening the home at once both try to auto-enrol: the unique
+    constraint lets one win, and the other takes the winner's row.
+    """
+    try:
+        with session.begin_nested():
+            session.add(enrolment)
+    except sa.exc.IntegrityError:
+        winner = session.scalar(
+            sa.select(Enrolment).where(
+                Enrolment.person_id == enrolment.person_id,
+                Enrolment.program_version_id == enrolment.program_version_id,
+                Enrolment.tier_id == enrolment.tier_id,
+            )
+        )
+        if winner is None:
+            raise
+        return winner
     return enrolment
 
 
