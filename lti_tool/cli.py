@@ -23,6 +23,9 @@ def register_commands(app: Flask) -> None:
     from lti_tool.cli_people import register_people_commands
 
     register_people_commands(app)
+    from lti_tool.cli_eligibility import register_eligibility_commands
+
+    register_eligibility_commands(app)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")

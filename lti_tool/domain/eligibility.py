@@ -47,7 +47,8 @@ import functools
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+import operator
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -649,135 +650,160 @@ _KEYED_ON_MOVE = frozenset({RuleKind.KPI_AT_LEAST_AVERAGE})
 """Rule kinds whose wording depends on the tier's move (upward or lateral)."""
 
 
-class _Slot:
-    """One rule (for one kind of tier move) and the reasons it gave, by facts."""
-
-    __slots__ = ("cache", "fields", "kind", "kpi", "move", "rule")
-
-    def __init__(self, rule: EligibilityRule, move: str) -> None:
-        self.rule = rule
-        self.kind = RuleKind(rule.kind)
-        self.move = move
-        self.kpi = rule.kpi or ""
-        default = (
-            _DEFAULT_QUARTILE_GROUP
-            if self.kind is RuleKind.KPI_QUARTILE
-            else _DEFAULT_AVERAGE_GROUP
-        )
-        self.fields = canonical_fields(rule.group_by or default)
-        self.cache: dict[object, Reason] = {}
-
-
-class _Plan:
-    """A tier's rules as slots, its rule version and the key of its reason set."""
-
-    __slots__ = ("key", "rule_version", "slots", "tier")
-
-    def __init__(self, tier: Tier, slots: tuple[_Slot, ...]) -> None:
-        self.tier = tier  # keeps id(tier) taken while the plan lives
-        self.slots = slots
-        self.rule_version = rule_version(tier)
-        self.key = tuple(map(id, slots))
+def _latest_of(periods: Mapping[str, float] | None) -> tuple[str, float] | None:
+    """Return `_latest` of one KPI's values by period (fast for one period)."""
+    if not periods:
+        return None
+    if len(periods) == 1:
+        for period, value in periods.items():
+            return (period, value) if math.isfinite(value) else None
+    known = [period for period, value in periods.items() if math.isfinite(value)]
+    if not known:
+        return None
+    period = max(known)
+    return period, periods[period]
 
 
 class BatchEvaluator:
-    """Evaluate many people against the same peers and date, sharing equal reasons.
+    """Evaluate a whole population against the same peers and date, rule by rule.
 
     A rule's reason depends on a few facts only: tenure on the hire date, HR
     standing on the two flags, the review on the score, a KPI rule on the
     latest period and value of its KPI and on the person's peer group, and the
-    average rule on the tier's move too. People with equal facts therefore get
-    the same (immutable) `Reason` object, computed once by the very code
-    `evaluate_tier` runs, and tiers whose rules are the same (same rule
-    fingerprints and, where wording depends on it, move) share one evaluation
-    per person. Results equal `evaluate_tier`'s exactly.
+    average rule on the tier's move too. So each distinct rule is applied
+    column-wise to everyone, and people with equal facts get the same
+    (immutable) `Reason` object, computed once by the very code `evaluate_tier`
+    runs. Tiers whose rules are the same (and, where wording depends on it,
+    whose move is) share one evaluation. `reasons(tier)[i]` and
+    `eligible(tier)[i]` equal what `evaluate_tier` gives for `people[i]`.
     """
 
-    def __init__(self, peers: PeerIndex, as_of: date) -> None:
+    def __init__(
+        self, people: Sequence[PersonFacts], peers: PeerIndex, as_of: date
+    ) -> None:
+        self.people = people
         self.peers = peers
         self.as_of = as_of
-        self._slots: dict[tuple[str, str], _Slot] = {}
-        self._plans: dict[int, _Plan] = {}
-        self._person: PersonFacts | None = None
-        self._latest: dict[str, tuple[str, float] | None] = {}
-        self._done: dict[tuple[int, ...], tuple[Reason, ...]] = {}
+        self._rules: dict[tuple[str, str], list[Reason]] = {}
+        self._plans: dict[tuple[tuple[str, str], ...], list[tuple[Reason, ...]]] = {}
+        self._eligible: dict[tuple[tuple[str, str], ...], list[bool]] = {}
+        self._latest: dict[str, list[tuple[str, float] | None]] = {}
 
-    def plan_key(self, tier: Tier) -> tuple[int, ...]:
-        """Return a key equal for tiers that always give the same reasons."""
-        return self._plan(tier).key
+    def plan_key(self, tier: Tier) -> tuple[tuple[str, str], ...]:
+        """Return a key equal for tiers that give everyone the same reasons."""
+        return tuple(_rule_key(rule, tier) for rule in tier.eligibility)
 
-    def _plan(self, tier: Tier) -> _Plan:
-        plan = self._plans.get(id(tier))
-        if plan is None:
-            slots = []
-            for rule in tier.eligibility:
-                move = tier.move if RuleKind(rule.kind) in _KEYED_ON_MOVE else ""
-                # repr, not equality: 6 and 6.0 months are worded differently.
-                key = (repr(dataclasses.replace(rule, description="")), move)
-                slot = self._slots.get(key)
-                if slot is None:
-                    slot = self._slots[key] = _Slot(rule, move)
-                slots.append(slot)
-            plan = self._plans[id(tier)] = _Plan(tier, tuple(slots))
-        return plan
+    def reasons(self, tier: Tier) -> list[tuple[Reason, ...]]:
+        """Return everyone's reasons for a tier, in the order of `people`."""
+        key = self.plan_key(tier)
+        done = self._plans.get(key)
+        if done is None:
+            columns = [self._column(rule, tier) for rule in tier.eligibility]
+            if columns:
+                done = list(zip(*columns, strict=True))
+            else:
+                done = [()] * len(self.people)
+            self._plans[key] = done
+        return done
 
-    def reasons(self, person: PersonFacts, tier: Tier) -> tuple[Reason, ...]:
-        """Return the reasons `evaluate_tier` would give, in the tier's order."""
-        plan = self._plans.get(id(tier)) or self._plan(tier)
-        if person is not self._person:
-            self._person = person
-            self._latest = {}
-            self._done = {}
-        else:
-            done = self._done.get(plan.key)
-            if done is not None:
-                return done
-        reasons = tuple([self._reason(slot, person, plan.tier) for slot in plan.slots])
-        self._done[plan.key] = reasons
-        return reasons
+    def eligible(self, tier: Tier) -> list[bool]:
+        """Return whether each person may enter a tier, in the order of `people`."""
+        key = self.plan_key(tier)
+        done = self._eligible.get(key)
+        if done is None:
+            passed = [
+                list(map(_PASSED, self._column(rule, tier)))
+                for rule in tier.eligibility
+            ]
+            if passed:
+                done = list(map(all, zip(*passed, strict=True)))
+            else:
+                done = [True] * len(self.people)
+            self._eligible[key] = done
+        return done
 
-    def evaluate(
-        self, person: PersonFacts, program: Program, tier: Tier
-    ) -> EligibilityDecision:
-        """Return what `evaluate_tier(person, program, tier, peers, as_of)` returns."""
-        reasons = self.reasons(person, tier)
+    def decision(self, index: int, program: Program, tier: Tier) -> EligibilityDecision:
+        """Return `evaluate_tier(people[index], program, tier, peers, as_of)`."""
         return EligibilityDecision(
-            person_id=person.person_id,
+            person_id=self.people[index].person_id,
             program_id=program.id,
             program_version=program.version,
             tier_id=tier.id,
             as_of=self.as_of,
-            eligible=all(reason.passed for reason in reasons),
-            reasons=reasons,
-            rule_version=self._plan(tier).rule_version,
+            eligible=self.eligible(tier)[index],
+            reasons=self.reasons(tier)[index],
+            rule_version=rule_version(tier),
         )
 
-    def _kpi(self, person: PersonFacts, kpi: str) -> tuple[str, float] | None:
-        try:
-            return self._latest[kpi]
-        except KeyError:
-            latest = self._latest[kpi] = _latest(person, kpi)
-            return latest
+    def _latest_column(self, kpi: str) -> list[tuple[str, float] | None]:
+        column = self._latest.get(kpi)
+        if column is None:
+            column = self._latest[kpi] = [
+                _latest_of(kpis.get(kpi)) for kpis in map(_KPIS, self.people)
+            ]
+        return column
 
-    def _reason(self, slot: _Slot, person: PersonFacts, tier: Tier) -> Reason:
-        kind = slot.kind
-        key: object
+    def _column(self, rule: EligibilityRule, tier: Tier) -> list[Reason]:
+        key = _rule_key(rule, tier)
+        column = self._rules.get(key)
+        if column is not None:
+            return column
+        people = self.people
+        kind = RuleKind(rule.kind)
+        keys: Iterable[object]
         if kind is RuleKind.MIN_TENURE_MONTHS:
-            key = person.hire_date
+            keys = map(_HIRE_DATE, people)
         elif kind is RuleKind.HR_GOOD_STANDING:
-            key = (person.disciplinary_action, person.performance_improvement_plan)
+            keys = map(_HR_FLAGS, people)
         elif kind is RuleKind.MIN_REVIEW_SCORE:
-            key = person.review_score
-        elif kind is RuleKind.KPI_MINIMUM:
-            key = self._kpi(person, slot.kpi)
-        else:  # the KPI rules that compare with a peer group
-            key = (
-                self._kpi(person, slot.kpi),
-                *[getattr(person, field) for field in slot.fields],
-            )
-        reason = slot.cache.get(key)
-        if reason is None:
-            reason = slot.cache[key] = _evaluate_rule(
-                slot.rule, person, tier, self.peers, self.as_of
-            )
-        return reason
+            keys = map(_REVIEW, people)
+        else:
+            latest = self._latest_column(_required(rule.kpi, "kpi", rule))
+            if kind is RuleKind.KPI_MINIMUM:
+                keys = latest
+            else:
+                default = (
+                    _DEFAULT_QUARTILE_GROUP
+                    if kind is RuleKind.KPI_QUARTILE
+                    else _DEFAULT_AVERAGE_GROUP
+                )
+                fields = canonical_fields(rule.group_by or default)
+                keys = zip(
+                    latest,
+                    *(map(operator.attrgetter(f), people) for f in fields),
+                    strict=True,
+                )
+        cache: dict[object, Reason] = {}
+        get = cache.get
+        column = []
+        append = column.append
+        for person, fact_key in zip(people, keys, strict=True):
+            reason = get(fact_key)
+            if reason is None:
+                reason = cache[fact_key] = _evaluate_rule(
+                    rule, person, tier, self.peers, self.as_of
+                )
+            append(reason)
+        self._rules[key] = column
+        return column
+
+
+_PASSED = operator.attrgetter("passed")
+_KPIS = operator.attrgetter("kpis")
+_HIRE_DATE = operator.attrgetter("hire_date")
+_HR_FLAGS = operator.attrgetter("disciplinary_action", "performance_improvement_plan")
+_REVIEW = operator.attrgetter("review_score")
+
+
+def _rule_key(rule: EligibilityRule, tier: Tier) -> tuple[str, str]:
+    """Return what a rule's reasons depend on besides the facts: the rule and move.
+
+    The description is left out; repr, not equality, so 6 and 6.0 months
+    (worded differently) stay apart.
+    """
+    return _rule_text(rule), tier.move if rule.kind in _KEYED_ON_MOVE else ""
+
+
+def _rule_text(rule: EligibilityRule) -> str:
+    # Not cached by the rule: equal rules (6 == 6.0) would share one text.
+    return repr(dataclasses.replace(rule, description=""))
