@@ -8,9 +8,10 @@ the eligibility decisions it made and auto-enrols where the program says so.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -232,8 +233,33 @@ def refresh_peer_stats(session: orm.Session) -> int:
     return len(stats)
 
 
+_PEERS: dict[str, tuple[tuple[object, ...], PeerIndex]] = {}
+_PEERS_LOCK = threading.Lock()
+
+
 def load_peers(session: orm.Session) -> PeerIndex:
-    """Build the peer index from stored group statistics."""
+    """Return the peer index from stored group statistics (cached until they change).
+
+    An import replaces every row (new ids), so (max id, count) identifies the
+    generation of statistics; reading it is one cheap query per request.
+    """
+    generation = tuple(
+        session.execute(
+            sa.select(sa.func.max(KpiGroupStat.id), sa.func.count(KpiGroupStat.id))
+        ).one()
+    )
+    key = str(session.get_bind().engine.url)
+    with _PEERS_LOCK:
+        cached = _PEERS.get(key)
+    if cached is not None and cached[0] == generation:
+        return cached[1]
+    index = _read_peers(session)
+    with _PEERS_LOCK:
+        _PEERS[key] = (generation, index)
+    return index
+
+
+def _read_peers(session: orm.Session) -> PeerIndex:
     stats = []
     for kpi, period, data in session.execute(
         sa.select(KpiGroupStat.kpi, KpiGroupStat.period, KpiGroupStat.stats)
@@ -262,16 +288,25 @@ def store_decision(
     version: ProgramVersion,
     now: datetime,
     sink: EventSink,
+    *,
+    todays: Mapping[str, EligibilityDecisionRecord] | None = None,
 ) -> EligibilityDecisionRecord:
-    """Store a decision (one per person, tier and day; re-deciding updates it)."""
-    record = session.scalar(
-        sa.select(EligibilityDecisionRecord).where(
-            EligibilityDecisionRecord.person_id == decision.person_id,
-            EligibilityDecisionRecord.program_version_id == version.id,
-            EligibilityDecisionRecord.tier_id == decision.tier_id,
-            EligibilityDecisionRecord.as_of == decision.as_of,
+    """Store a decision (one per person, tier and day; re-deciding updates it).
+
+    `todays` (tier id → today's record, from `todays_decisions`) saves a query
+    per tier when the caller decides several tiers of one program.
+    """
+    if todays is not None:
+        record = todays.get(decision.tier_id)
+    else:
+        record = session.scalar(
+            sa.select(EligibilityDecisionRecord).where(
+                EligibilityDecisionRecord.person_id == decision.person_id,
+                EligibilityDecisionRecord.program_version_id == version.id,
+                EligibilityDecisionRecord.tier_id == decision.tier_id,
+                EligibilityDecisionRecord.as_of == decision.as_of,
+            )
         )
-    )
     payload = decision.to_json()
     if record is not None and record.decision == payload:
         return record
@@ -300,6 +335,22 @@ def store_decision(
         )
     )
     return record
+
+
+def todays_decisions(
+    session: orm.Session, person: Person, version: ProgramVersion, as_of: date
+) -> dict[str, EligibilityDecisionRecord]:
+    """Return a person's stored decisions of one day for one program version, by tier."""
+    return {
+        record.tier_id: record
+        for record in session.scalars(
+            sa.select(EligibilityDecisionRecord).where(
+                EligibilityDecisionRecord.person_id == person.id,
+                EligibilityDecisionRecord.program_version_id == version.id,
+                EligibilityDecisionRecord.as_of == as_of,
+            )
+        )
+    }
 
 
 def enrol(
@@ -555,12 +606,13 @@ def program_view(
     program = program_of(version)
     progress = _load_progress(session, person, version)
     completed = {t for t, e in progress.enrolments.items() if e.state == "completed"}
+    todays = todays_decisions(session, person, version, as_of) if facts else {}
     views = []
     for tier in program.tiers:
         decision = None
         if facts is not None and tier.id not in progress.enrolments:
             decision = evaluate_tier(facts, program, tier, peers, as_of)
-            store_decision(session, decision, version, now, sink)
+            store_decision(session, decision, version, now, sink, todays=todays)
         enrolment = progress.enrolments.get(tier.id)
         prerequisites_done = all(p in completed for p in tier.prerequisites)
         if (
