@@ -293,7 +293,7 @@ def store_decision(
 ) -> EligibilityDecisionRecord:
     """Store a decision (one per person, tier and day; re-deciding updates it).
 
-    `todays` (tier id → today's record, from `todays_decisions`) saves a query
+    `todays` (tier id → today's stored record, loaded by the caller) saves a query
     per tier when the caller decides several tiers of one program.
     """
     if todays is not None:
@@ -335,22 +335,6 @@ def store_decision(
         )
     )
     return record
-
-
-def todays_decisions(
-    session: orm.Session, person: Person, version: ProgramVersion, as_of: date
-) -> dict[str, EligibilityDecisionRecord]:
-    """Return a person's stored decisions of one day for one program version, by tier."""
-    return {
-        record.tier_id: record
-        for record in session.scalars(
-            sa.select(EligibilityDecisionRecord).where(
-                EligibilityDecisionRecord.person_id == person.id,
-                EligibilityDecisionRecord.program_version_id == version.id,
-                EligibilityDecisionRecord.as_of == as_of,
-            )
-        )
-    }
 
 
 def enrol(
@@ -421,23 +405,6 @@ def insert_enrolment(session: orm.Session, enrolment: Enrolment) -> Enrolment:
     return enrolment
 
 
-def pinned_version(
-    session: orm.Session, person: Person, current: ProgramVersion
-) -> ProgramVersion:
-    """Return the version a person's enrolments in this program are on (or current)."""
-    pinned = session.scalar(
-        sa.select(ProgramVersion)
-        .join(Enrolment, Enrolment.program_version_id == ProgramVersion.id)
-        .where(
-            Enrolment.person_id == person.id,
-            ProgramVersion.program_id == current.program_id,
-        )
-        .order_by(Enrolment.started_at)
-        .limit(1)
-    )
-    return pinned or current
-
-
 # -- tier and module state ------------------------------------------------------------
 
 
@@ -451,40 +418,63 @@ class _Progress:
     signed: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
+@dataclass
+class _LearnerState:
+    """Everything about one person's enrolments, loaded in at most four queries."""
+
+    by_version: dict[int, _Progress] = field(default_factory=dict)
+    pinned: dict[str, ProgramVersion] = field(default_factory=dict)
+
+
+def _load_state(session: orm.Session, person: Person) -> _LearnerState:
+    state = _LearnerState()
+    version_of: dict[str, int] = {}
+    for enrolment, version in session.execute(
+        sa.select(Enrolment, ProgramVersion)
+        .join(ProgramVersion, ProgramVersion.id == Enrolment.program_version_id)
+        .where(Enrolment.person_id == person.id)
+        .order_by(Enrolment.started_at)
+    ):
+        progress = state.by_version.setdefault(version.id, _Progress())
+        progress.enrolments[enrolment.tier_id] = enrolment
+        version_of[enrolment.id] = version.id
+        # An enrolment stays on the version it started: the first one pins it.
+        state.pinned.setdefault(version.program_id, version)
+    ids = list(version_of)
+    if not ids:
+        return state
+    for attempt in session.scalars(
+        sa.select(Attempt)
+        .where(Attempt.enrolment_id.in_(ids), Attempt.submitted_at.is_not(None))
+        .order_by(Attempt.attempt_number)
+    ):
+        progress = state.by_version[version_of[attempt.enrolment_id]]
+        progress.attempts[
+            (attempt.enrolment_id, attempt.module_id, attempt.kind)
+        ].append(attempt)
+    for enrolment_id, module_id in session.execute(
+        sa.select(ModuleProgress.enrolment_id, ModuleProgress.module_id).where(
+            ModuleProgress.enrolment_id.in_(ids), ModuleProgress.studied_at.is_not(None)
+        )
+    ):
+        state.by_version[version_of[enrolment_id]].studied.add(
+            (enrolment_id, module_id)
+        )
+    for enrolment_id, requirement_id in session.execute(
+        sa.select(
+            RequirementSignoff.enrolment_id, RequirementSignoff.requirement_id
+        ).where(RequirementSignoff.enrolment_id.in_(ids))
+    ):
+        state.by_version[version_of[enrolment_id]].signed[enrolment_id].add(
+            requirement_id
+        )
+    return state
+
+
 def _load_progress(
     session: orm.Session, person: Person, version: ProgramVersion
 ) -> _Progress:
-    progress = _Progress()
-    for enrolment in session.scalars(
-        sa.select(Enrolment).where(
-            Enrolment.person_id == person.id, Enrolment.program_version_id == version.id
-        )
-    ):
-        progress.enrolments[enrolment.tier_id] = enrolment
-    ids = [e.id for e in progress.enrolments.values()]
-    if ids:
-        for attempt in session.scalars(
-            sa.select(Attempt)
-            .where(Attempt.enrolment_id.in_(ids), Attempt.submitted_at.is_not(None))
-            .order_by(Attempt.attempt_number)
-        ):
-            progress.attempts[
-                (attempt.enrolment_id, attempt.module_id, attempt.kind)
-            ].append(attempt)
-        for enrolment_id, module_id in session.execute(
-            sa.select(ModuleProgress.enrolment_id, ModuleProgress.module_id).where(
-                ModuleProgress.enrolment_id.in_(ids),
-                ModuleProgress.studied_at.is_not(None),
-            )
-        ):
-            progress.studied.add((enrolment_id, module_id))
-        for enrolment_id, requirement_id in session.execute(
-            sa.select(
-                RequirementSignoff.enrolment_id, RequirementSignoff.requirement_id
-            ).where(RequirementSignoff.enrolment_id.in_(ids))
-        ):
-            progress.signed[enrolment_id].add(requirement_id)
-    return progress
+    return _load_state(session, person).by_version.get(version.id) or _Progress()
 
 
 def _summary(attempt: Attempt | None) -> AttemptSummary | None:
@@ -602,11 +592,75 @@ def program_view(
     now: datetime,
     sink: EventSink,
 ) -> ProgramView:
-    """Evaluate one program for a person: decide, auto-enrol, and build the view."""
+    """Evaluate one program version for a person: decide, auto-enrol, build the view."""
+    return learner_programs(
+        session, person, facts, [version], peers, as_of, now, sink, pin=False
+    )[0]
+
+
+def learner_programs(
+    session: orm.Session,
+    person: Person,
+    facts: PersonFacts | None,
+    offered: Sequence[ProgramVersion],
+    peers: PeerIndex,
+    as_of: date,
+    now: datetime,
+    sink: EventSink,
+    *,
+    pin: bool = True,
+) -> list[ProgramView]:
+    """Evaluate every offered program for a person with a fixed number of queries.
+
+    With `pin`, a program the person is enrolled in is shown on the version
+    their enrolment started on, not the current one.
+    """
+    state = _load_state(session, person)
+    todays_all: dict[tuple[int, str], EligibilityDecisionRecord] = {}
+    if facts is not None:
+        for record in session.scalars(
+            sa.select(EligibilityDecisionRecord).where(
+                EligibilityDecisionRecord.person_id == person.id,
+                EligibilityDecisionRecord.as_of == as_of,
+            )
+        ):
+            todays_all[(record.program_version_id, record.tier_id)] = record
+    views = []
+    for current in offered:
+        version = state.pinned.get(current.program_id, current) if pin else current
+        progress = state.by_version.get(version.id) or _Progress()
+        todays = {t: r for (v, t), r in todays_all.items() if v == version.id}
+        views.append(
+            _program_view(
+                session,
+                person,
+                facts,
+                version,
+                progress,
+                todays,
+                peers,
+                as_of,
+                now,
+                sink,
+            )
+        )
+    return views
+
+
+def _program_view(
+    session: orm.Session,
+    person: Person,
+    facts: PersonFacts | None,
+    version: ProgramVersion,
+    progress: _Progress,
+    todays: Mapping[str, EligibilityDecisionRecord],
+    peers: PeerIndex,
+    as_of: date,
+    now: datetime,
+    sink: EventSink,
+) -> ProgramView:
     program = program_of(version)
-    progress = _load_progress(session, person, version)
     completed = {t for t, e in progress.enrolments.items() if e.state == "completed"}
-    todays = todays_decisions(session, person, version, as_of) if facts else {}
     views = []
     for tier in program.tiers:
         decision = None

@@ -71,17 +71,16 @@ def _cohort() -> list[CohortRow]:
         views: tuple[progress_service.ProgramView, ...] = ()
         if person is not None:
             views = tuple(
-                progress_service.program_view(
+                progress_service.learner_programs(
                     session,
                     person,
                     facts.get(person.id),
-                    progress_service.pinned_version(session, person, version),
+                    versions,
                     peers,
                     now.date(),
                     now,
                     rt.events,
                 )
-                for version in versions
             )
         rows.append(CohortRow(user, person, views))
     session.commit()

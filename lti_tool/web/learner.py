@@ -51,13 +51,9 @@ def home() -> str:
         now = rt.clock()
         facts = progress_service.facts_for(session, [person]).get(person.id)
         peers = progress_service.load_peers(session)
-        for current in _offered():
-            version = progress_service.pinned_version(session, person, current)
-            views.append(
-                progress_service.program_view(
-                    session, person, facts, version, peers, now.date(), now, rt.events
-                )
-            )
+        views = progress_service.learner_programs(
+            session, person, facts, _offered(), peers, now.date(), now, rt.events
+        )
         session.commit()
     return render_template(
         "learner/home.html",
