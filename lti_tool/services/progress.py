@@ -347,13 +347,7 @@ def enrol(
     sink: EventSink,
 ) -> Enrolment:
     """Enrol a person in a tier (idempotent) and publish TierStarted."""
-    existing = session.scalar(
-        sa.select(Enrolment).where(
-            Enrolment.person_id == person.id,
-            Enrolment.program_version_id == version.id,
-            Enrolment.tier_id == tier.id,
-        )
-    )
+    existing = find_enrolment(session, person.id, version.id, tier.id)
     if existing is not None:
         return existing
     enrolment = Enrolment(
@@ -382,6 +376,19 @@ def enrol(
     return enrolment
 
 
+def find_enrolment(
+    session: orm.Session, person_id: int, version_id: int, tier_id: str
+) -> Enrolment | None:
+    """Return a person's enrolment in one tier of one program version, if any."""
+    return session.scalar(
+        sa.select(Enrolment).where(
+            Enrolment.person_id == person_id,
+            Enrolment.program_version_id == version_id,
+            Enrolment.tier_id == tier_id,
+        )
+    )
+
+
 def insert_enrolment(session: orm.Session, enrolment: Enrolment) -> Enrolment:
     """Insert an enrolment; if a concurrent request inserted it first, return theirs.
 
@@ -392,12 +399,11 @@ def insert_enrolment(session: orm.Session, enrolment: Enrolment) -> Enrolment:
         with session.begin_nested():
             session.add(enrolment)
     except sa.exc.IntegrityError:
-        winner = session.scalar(
-            sa.select(Enrolment).where(
-                Enrolment.person_id == enrolment.person_id,
-                Enrolment.program_version_id == enrolment.program_version_id,
-                Enrolment.tier_id == enrolment.tier_id,
-            )
+        winner = find_enrolment(
+            session,
+            enrolment.person_id,
+            enrolment.program_version_id,
+            enrolment.tier_id,
         )
         if winner is None:
             raise

@@ -52,7 +52,7 @@ def months_before(day: date, months: int) -> date:
 def add_person(app: Flask, *, months: int, review: float | None, email: str) -> int:
     rt = runtime(app)
     today = rt.clock().date()
-    with rt.session_factory() as session:
+    with runtime(app).session_factory() as session:
         person = Person(
             employee_id=email.split("@")[0],
             email=email,
@@ -67,6 +67,14 @@ def add_person(app: Flask, *, months: int, review: float | None, email: str) -> 
         session.add(person)
         session.commit()
         return person.id
+
+
+def only_enrolment(app: Flask) -> Enrolment:
+    """Return the single enrolment the test created."""
+    with runtime(app).session_factory() as session:
+        enrolment: Enrolment | None = session.scalar(sa.select(Enrolment))
+    assert enrolment is not None
+    return enrolment
 
 
 def launch(
@@ -122,10 +130,7 @@ def test_eligible_learner_is_auto_enrolled_and_completes_a_tier(
     assert "In progress" in home  # auto-enrolled in Tier One
     assert "take the pre-test" in home
     lid = launch_id(client)
-    rt = runtime(app)
-    with rt.session_factory() as session:
-        enrolment = session.scalar(sa.select(Enrolment))
-        assert enrolment is not None
+    enrolment = only_enrolment(app)
     base = f"/learner/enrolments/{enrolment.id}/modules/basics"
     # Post-test before pre-test is refused with a reason.
     early = client.get(f"{base}/post?launch={lid}")
@@ -157,7 +162,7 @@ def test_eligible_learner_is_auto_enrolled_and_completes_a_tier(
     assert kinds.count(AssessmentAttempted) == 3
     assert ModuleCompleted in kinds
     assert TierCompleted in kinds
-    with rt.session_factory() as session:
+    with runtime(app).session_factory() as session:
         attempts = session.scalars(sa.select(Attempt).order_by(Attempt.id)).all()
         assert [(a.kind, a.points, a.passed) for a in attempts] == [
             ("pre", 4, True),
@@ -207,10 +212,7 @@ def test_double_submit_of_an_attempt_is_scored_once(
     add_person(app, months=14, review=2.6, email="ana.morales@example.com")
     launch(client, platform, clock, roles=LEARNER)
     lid = launch_id(client)
-    rt = runtime(app)
-    with rt.session_factory() as session:
-        enrolment = session.scalar(sa.select(Enrolment))
-        assert enrolment is not None
+    enrolment = only_enrolment(app)
     page = client.get(
         f"/learner/enrolments/{enrolment.id}/modules/basics/pre?launch={lid}"
     ).get_data(as_text=True)
@@ -235,10 +237,7 @@ def test_a_learner_cannot_open_another_learners_attempt(
     add_person(app, months=14, review=2.6, email="ben.okafor@example.com")
     launch(client, platform, clock, roles=LEARNER)
     lid = launch_id(client)
-    rt = runtime(app)
-    with rt.session_factory() as session:
-        enrolment = session.scalar(sa.select(Enrolment))
-        assert enrolment is not None
+    enrolment = only_enrolment(app)
     client.get(f"/learner/enrolments/{enrolment.id}/modules/basics/pre?launch={lid}")
     other = app.test_client()
     other.environ_base.update(client.environ_base)
@@ -253,7 +252,7 @@ def test_a_learner_cannot_open_another_learners_attempt(
         name="Ben Okafor",
     )
     other_lid = launch_id(other)
-    with rt.session_factory() as session:
+    with runtime(app).session_factory() as session:
         attempt_id = session.scalar(sa.select(Attempt.id))
     stolen = other.get(f"/learner/attempts/{attempt_id}?launch={other_lid}")
     assert stolen.status_code == 404
@@ -325,8 +324,7 @@ def test_decisions_are_stored_with_inputs_and_rule_version(
     install_program(app, tmp_path, small_program())
     add_person(app, months=5, review=2.5, email="ana.morales@example.com")
     launch(client, platform, clock, roles=LEARNER)
-    rt = runtime(app)
-    with rt.session_factory() as session:
+    with runtime(app).session_factory() as session:
         record = session.scalar(
             sa.select(EligibilityDecisionRecord).where(
                 EligibilityDecisionRecord.tier_id == "one"
