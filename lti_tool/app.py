@@ -89,12 +89,14 @@ def _register_blueprints(app: Flask) -> None:
     from lti_tool.web.instructor import bp as instructor
     from lti_tool.web.learner import bp as learner
     from lti_tool.web.pages import bp as pages_bp
+    from lti_tool.web.xapi_api import bp as xapi_api_bp
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(learner)
     app.register_blueprint(instructor)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(xapi_api_bp)
     register_error_handlers(app)
 
     @app.get("/healthz")

@@ -26,6 +26,9 @@ def register_commands(app: Flask) -> None:
     from lti_tool.cli_eligibility import register_eligibility_commands
 
     register_eligibility_commands(app)
+    from lti_tool.cli_xapi import register_xapi_commands
+
+    register_xapi_commands(app)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")

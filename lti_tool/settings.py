@@ -32,6 +32,24 @@ class ProxyFixSettings:
 
 
 @dataclass(frozen=True)
+class XapiSettings:
+    """Statement recording and delivery to external LRSs (seconds where timed)."""
+
+    activity_base: (
+        str | None
+    )  # IRI base of activity ids; None = BASE_URL / request origin
+    deliver_in_process: bool  # run a background deliverer inside the web app (demo)
+    batch_size: int  # statements per POST (a target may lower it)
+    poll_interval: float  # idle worker sleep between rounds
+    lease: int  # a claimed batch comes back to others after this long
+    retry_base: float  # first retry delay; doubles per attempt, with jitter
+    retry_cap: float  # longest retry delay
+    give_up_after: int  # a statement still failing this long after recording goes dead
+    connect_timeout: float
+    read_timeout: float
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the application reads from configuration, checked once."""
 
@@ -51,6 +69,7 @@ class Settings:
     proxy_fix: ProxyFixSettings
     log_level: str
     testing: bool
+    xapi: XapiSettings
 
     @property
     def http_timeout(self) -> tuple[float, float]:
@@ -98,20 +117,34 @@ def _float(config: Mapping[str, Any], key: str, low: float, high: float) -> floa
     return number
 
 
-def _base_url(value: object) -> str | None:
+def _bool(config: Mapping[str, Any], key: str) -> bool:
+    value = config.get(key, False)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | str) and str(value).lower() in (
+        "0",
+        "1",
+        "true",
+        "false",
+    ):
+        return str(value).lower() in ("1", "true")
+    raise ConfigError(f"{_env_name(key)} must be true or false (got {value!r})")
+
+
+def _base_url(value: object, key: str = "BASE_URL") -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        raise ConfigError(f"TIERPATH_BASE_URL must be a URL (got {value!r})")
+        raise ConfigError(f"TIERPATH_{key} must be a URL (got {value!r})")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(
-            "TIERPATH_BASE_URL must look like https://tierpath.example.com"
+            f"TIERPATH_{key} must look like https://tierpath.example.com"
             f" (got {value!r})"
         )
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ConfigError(
-            f"TIERPATH_BASE_URL must be an origin only, without a path (got {value!r})"
+            f"TIERPATH_{key} must be an origin only, without a path (got {value!r})"
         )
     return f"{parts.scheme}://{parts.netloc}".lower()
 
@@ -209,4 +242,18 @@ def load_settings(config: Mapping[str, Any], instance_path: Path) -> Settings:
         ),
         log_level=log_level,
         testing=bool(config.get("TESTING", False)),
+        xapi=XapiSettings(
+            activity_base=_base_url(
+                config.get("XAPI_ACTIVITY_BASE"), "XAPI_ACTIVITY_BASE"
+            ),
+            deliver_in_process=_bool(config, "XAPI_DELIVER_IN_PROCESS"),
+            batch_size=_int(config, "XAPI_BATCH_SIZE", 1, 1000),
+            poll_interval=_float(config, "XAPI_POLL_INTERVAL", 0.05, 3600),
+            lease=_int(config, "XAPI_LEASE", 1, 86400),
+            retry_base=_float(config, "XAPI_RETRY_BASE", 0.01, 3600),
+            retry_cap=_float(config, "XAPI_RETRY_CAP", 0.01, 86400),
+            give_up_after=_int(config, "XAPI_GIVE_UP_AFTER", 1, 30 * 86400),
+            connect_timeout=_float(config, "XAPI_CONNECT_TIMEOUT", 0.1, 60),
+            read_timeout=_float(config, "XAPI_READ_TIMEOUT", 0.1, 300),
+        ),
     )

@@ -426,3 +426,105 @@ class Membership(Model):
     last_launch_at: orm.Mapped[datetime]
 
     user: orm.Mapped[LmsUser] = orm.relationship()
+
+
+# --- xAPI: local statement store, outbox, LRS targets, read-API clients --------
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class LrsTarget(Model):
+    """An external LRS tierpath forwards statements to (credentials sealed)."""
+
+    __tablename__ = "lrs_target"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(100), unique=True)
+    endpoint: orm.Mapped[str] = orm.mapped_column(sa.String(1000))
+    username: orm.Mapped[str] = orm.mapped_column(sa.String(500))
+    # AES-256-GCM under the key-encryption key (associated data: "lrs:<name>").
+    password_sealed: orm.Mapped[bytes] = orm.mapped_column(sa.LargeBinary)
+    batch_size: orm.Mapped[int] = orm.mapped_column(default=100)
+    enabled: orm.Mapped[bool] = orm.mapped_column(default=True)
+    # Set when the LRS refused our credentials (401/403): delivery stops until
+    # an admin resumes it.
+    paused_at: orm.Mapped[datetime | None]
+    paused_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    last_error: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    last_error_at: orm.Mapped[datetime | None]
+    last_success_at: orm.Mapped[datetime | None]
+    created_at: orm.Mapped[datetime]
+
+
+class StoredStatement(Model):
+    """A statement tierpath recorded: the local store, source for reports."""
+
+    __tablename__ = "xapi_statement"
+    __table_args__ = (
+        sa.Index("ix_xapi_statement_stored", "stored", "seq"),
+        sa.Index("ix_xapi_statement_verb", "verb", "stored"),
+        sa.Index("ix_xapi_statement_activity", "activity", "stored"),
+        sa.Index("ix_xapi_statement_agent", "agent", "stored"),
+        sa.Index("ix_xapi_statement_registration", "registration", "stored"),
+    )
+
+    seq: orm.Mapped[int] = orm.mapped_column(BigId, primary_key=True)
+    id: orm.Mapped[str] = orm.mapped_column(sa.String(36), unique=True)
+    # The domain record it was made from ("attempt:12"), for tracing.
+    source: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    person_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    # Filter keys (xAPI Communication 2.1.3): the actor's IFI, verb, object id.
+    agent: orm.Mapped[str] = orm.mapped_column(sa.String(1100))
+    verb: orm.Mapped[str] = orm.mapped_column(sa.String(500))
+    activity: orm.Mapped[str | None] = orm.mapped_column(sa.String(1000))
+    registration: orm.Mapped[str | None] = orm.mapped_column(sa.String(36))
+    timestamp: orm.Mapped[datetime]
+    stored: orm.Mapped[datetime]
+    voided: orm.Mapped[bool] = orm.mapped_column(default=False)
+    payload: orm.Mapped[dict[str, Any]] = orm.mapped_column(Json)
+
+
+class OutboxEntry(Model):
+    """One statement waiting for (or done with) one LRS target."""
+
+    __tablename__ = "xapi_outbox"
+    __table_args__ = (
+        sa.UniqueConstraint("statement_id", "target_id"),
+        sa.Index("ix_xapi_outbox_due", "target_id", "status", "next_attempt_at"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(BigId, primary_key=True)
+    statement_id: orm.Mapped[str] = orm.mapped_column(
+        sa.ForeignKey("xapi_statement.id", ondelete="CASCADE")
+    )
+    target_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("lrs_target.id", ondelete="CASCADE")
+    )
+    status: orm.Mapped[str] = orm.mapped_column(sa.String(10))  # pending|sent|dead
+    attempts: orm.Mapped[int] = orm.mapped_column(default=0)
+    next_attempt_at: orm.Mapped[datetime]
+    # A worker's claim: other workers leave the row alone until it lapses (a
+    # killed worker's rows come back after the lease).
+    lease_until: orm.Mapped[datetime | None]
+    leased_by: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
+    last_status: orm.Mapped[int | None]
+    last_error: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    created_at: orm.Mapped[datetime]
+    sent_at: orm.Mapped[datetime | None]
+
+
+class XapiReadClient(Model):
+    """A dashboard or tool allowed to read statements (HTTP Basic key:secret)."""
+
+    __tablename__ = "xapi_client"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(100), unique=True)
+    key: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
+    # sha256 of the secret (the secret is 32 random bytes, shown once).
+    secret_hash: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    created_at: orm.Mapped[datetime]
+    last_used_at: orm.Mapped[datetime | None]
+    revoked_at: orm.Mapped[datetime | None]

@@ -24,12 +24,34 @@ BASE = {
     "PROXY_FIX_X_HOST": 0,
     "PROXY_FIX_X_PREFIX": 0,
     "LOG_LEVEL": "INFO",
+    "XAPI_ACTIVITY_BASE": "",
+    "XAPI_DELIVER_IN_PROCESS": False,
+    "XAPI_BATCH_SIZE": 100,
+    "XAPI_POLL_INTERVAL": 2.0,
+    "XAPI_LEASE": 300,
+    "XAPI_RETRY_BASE": 30.0,
+    "XAPI_RETRY_CAP": 3600.0,
+    "XAPI_GIVE_UP_AFTER": 86400,
+    "XAPI_CONNECT_TIMEOUT": 5.0,
+    "XAPI_READ_TIMEOUT": 30.0,
 }
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
+        (
+            {"XAPI_BATCH_SIZE": 0},
+            "TIERPATH_XAPI_BATCH_SIZE must be between 1 and 1000",
+        ),
+        (
+            {"XAPI_DELIVER_IN_PROCESS": "sometimes"},
+            "TIERPATH_XAPI_DELIVER_IN_PROCESS must be true or false",
+        ),
+        (
+            {"XAPI_ACTIVITY_BASE": "https://tierpath.example.com/x"},
+            "TIERPATH_XAPI_ACTIVITY_BASE must be an origin only",
+        ),
         (
             {"LTI_CLOCK_LEEWAY": "soon"},
             "TIERPATH_LTI_CLOCK_LEEWAY must be a whole number",
