@@ -74,12 +74,30 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             x_prefix=settings.proxy_fix.x_prefix,
         )
     app.teardown_appcontext(close_db)
+    if settings.xapi.deliver_in_process:
+        _start_deliverer_on_first_request(app)
     _register_blueprints(app)
     _register_security_headers(app)
     from lti_tool.cli import register_commands
 
     register_commands(app)
     return app
+
+
+def _start_deliverer_on_first_request(app: Flask) -> None:
+    """Run the xAPI deliverer in this process (TIERPATH_XAPI_DELIVER_IN_PROCESS).
+
+    Started by the first request, not by create_app: CLI commands build the app
+    too, and a thread started before a server forks would not survive the fork.
+    """
+    from lti_tool.xapi_delivery import BackgroundDeliverer
+
+    deliverer = BackgroundDeliverer(app.extensions["tierpath"])
+    app.extensions["tierpath.deliverer"] = deliverer
+
+    @app.before_request
+    def _ensure_deliverer() -> None:
+        deliverer.start()
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -89,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     from lti_tool.web.instructor import bp as instructor
     from lti_tool.web.learner import bp as learner
     from lti_tool.web.pages import bp as pages_bp
+    from lti_tool.web.xapi_admin import bp as xapi_admin_bp
     from lti_tool.web.xapi_api import bp as xapi_api_bp
 
     app.register_blueprint(lti_bp)
@@ -97,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(instructor)
     app.register_blueprint(admin_bp)
     app.register_blueprint(xapi_api_bp)
+    app.register_blueprint(xapi_admin_bp)
     register_error_handlers(app)
 
     @app.get("/healthz")

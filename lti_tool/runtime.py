@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import orm
 
 from lti_tool.db.base import utcnow
 from lti_tool.http import TimeoutSession
 from lti_tool.keys import KeyEncryptor
 from lti_tool.lti.keyset import PlatformKeySets
-from lti_tool.services.ports import EventSink, LoggingEventSink
+from lti_tool.services.ports import EventSink, FanOutSink, LoggingEventSink
 from lti_tool.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -53,6 +53,25 @@ class Runtime:
             clock=clock or utcnow,
             events=events or LoggingEventSink(),
         )
+
+    def activity_base(self) -> str:
+        """The IRI base of xAPI activity ids: configured, else the public origin.
+
+        Without TIERPATH_XAPI_ACTIVITY_BASE or TIERPATH_BASE_URL the request's
+        origin is used (right for one host); outside a request, localhost.
+        """
+        configured = self.settings.xapi.activity_base or self.settings.base_url
+        if configured:
+            return configured
+        if has_request_context():
+            return request.host_url.rstrip("/")
+        return "http://localhost"
+
+    def sink_for(self, session: orm.Session) -> EventSink:
+        """The event sink of one unit of work: the statement writer, then `events`."""
+        from lti_tool.services.xapi_recorder import StatementRecorder
+
+        return FanOutSink(StatementRecorder(session, self.activity_base()), self.events)
 
 
 def runtime(app: Flask | None = None) -> Runtime:

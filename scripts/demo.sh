@@ -10,6 +10,7 @@
 # Environment:
 #   TIERPATH_PORT      tool port (default 5000)
 #   DEVLMS_PORT        development LMS port (default 9100)
+#   DEVLRS_PORT        development LRS port (default 9200)
 #   TIERPATH_INSTANCE  instance directory (default: instance)
 #   VENV               virtualenv (default: .venv)
 #   DEMO_TIMEOUT       seconds to wait for both servers to answer (default 60)
@@ -19,21 +20,24 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 TIERPATH_PORT=${TIERPATH_PORT:-5000}
 DEVLMS_PORT=${DEVLMS_PORT:-9100}
+DEVLRS_PORT=${DEVLRS_PORT:-9200}
 DEMO_TIMEOUT=${DEMO_TIMEOUT:-60}
 VENV=${VENV:-.venv}
 export TIERPATH_INSTANCE=${TIERPATH_INSTANCE:-instance}
 
 LMS_URL="http://127.0.0.1:${DEVLMS_PORT}"
 TOOL_URL="http://localhost:${TIERPATH_PORT}"
+LRS_URL="http://127.0.0.1:${DEVLRS_PORT}"
 
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
-for p in "$TIERPATH_PORT" "$DEVLMS_PORT"; do
+for p in "$TIERPATH_PORT" "$DEVLMS_PORT" "$DEVLRS_PORT"; do
     if ! [[ "$p" =~ ^[0-9]+$ ]] || (( p < 1 || p > 65535 )); then
         die "invalid port: $p"
     fi
 done
-[[ "$TIERPATH_PORT" != "$DEVLMS_PORT" ]] || die "TIERPATH_PORT and DEVLMS_PORT must differ"
+[[ "$TIERPATH_PORT" != "$DEVLMS_PORT" && "$DEVLRS_PORT" != "$DEVLMS_PORT" && "$DEVLRS_PORT" != "$TIERPATH_PORT" ]] \
+    || die "TIERPATH_PORT, DEVLMS_PORT and DEVLRS_PORT must differ"
 
 py="$VENV/bin/python"
 tierpath="$VENV/bin/tierpath"
@@ -53,10 +57,19 @@ sys.exit(1)       # free
 PY
 }
 port_busy "$DEVLMS_PORT" && die "port $DEVLMS_PORT (development LMS) is already in use; stop whatever uses it or set DEVLMS_PORT=..."
+port_busy "$DEVLRS_PORT" && die "port $DEVLRS_PORT (development LRS) is already in use; stop whatever uses it or set DEVLRS_PORT=..."
 port_busy "$TIERPATH_PORT" && die "port $TIERPATH_PORT (tierpath) is already in use; stop whatever uses it or set TIERPATH_PORT=..."
 
 logdir="$TIERPATH_INSTANCE/logs"
 mkdir -p "$logdir" "$TIERPATH_INSTANCE/devlms"
+
+# The development LRS's secret: generated once per instance, never in the repo.
+lrs_secret_file="$TIERPATH_INSTANCE/devlrs.secret"
+if [[ ! -s "$lrs_secret_file" ]]; then
+    (umask 077; "$py" -c 'import secrets; print(secrets.token_urlsafe(24))' >"$lrs_secret_file")
+fi
+export DEVLRS_PASSWORD
+DEVLRS_PASSWORD=$(cat "$lrs_secret_file")
 
 echo "==> preparing the tool (instance: $TIERPATH_INSTANCE)"
 "$tierpath" db upgrade
@@ -70,6 +83,9 @@ echo "==> preparing the tool (instance: $TIERPATH_INSTANCE)"
     --jwks-url "$LMS_URL/.well-known/jwks.json" \
     --if-missing
 "$tierpath" program load config/programs/*.toml
+# Statements are kept in tierpath and forwarded to the development LRS.
+"$tierpath" lrs add devlrs --endpoint "$LRS_URL/xapi/" --username tierpath \
+    --password-env DEVLRS_PASSWORD --if-missing
 if [[ ! -f "$TIERPATH_INSTANCE/.demo-people" ]]; then
     # A synthetic population of ${DEMO_PEOPLE:-2000} agents plus the four demo users,
     # so eligibility has real peer groups (quartiles by site and line of business).
@@ -79,6 +95,7 @@ fi
 
 lms_pid=
 tool_pid=
+lrs_pid=
 
 # Each server gets its own session/process group so the whole group (reloaders,
 # workers) can be stopped together.
@@ -112,11 +129,12 @@ stop_pid() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    if [[ -n "$lms_pid$tool_pid" ]]; then
+    if [[ -n "$lms_pid$tool_pid$lrs_pid" ]]; then
         echo
-        echo "==> stopping the development LMS and tierpath"
+        echo "==> stopping the development LMS, the development LRS and tierpath"
         stop_pid "$tool_pid"
         stop_pid "$lms_pid"
+        stop_pid "$lrs_pid"
     fi
     exit "$rc"
 }
@@ -130,7 +148,17 @@ start_bg "$logdir/devlms.log" \
     --tool-url "$TOOL_URL" --data-dir "$TIERPATH_INSTANCE/devlms"
 lms_pid=$bg_pid
 
+echo "==> starting the development LRS on $LRS_URL (log: $logdir/devlrs.log)"
+start_bg "$logdir/devlrs.log" \
+    "$py" -m devlrs --host 127.0.0.1 --port "$DEVLRS_PORT" \
+    --username tierpath --password-env DEVLRS_PASSWORD
+lrs_pid=$bg_pid
+
 echo "==> starting tierpath on $TOOL_URL (log: $logdir/tierpath.log)"
+# The demo delivers statements from inside the web process; production runs
+# `tierpath xapi deliver` as its own worker.
+export TIERPATH_XAPI_DELIVER_IN_PROCESS=true TIERPATH_XAPI_POLL_INTERVAL=1
+export TIERPATH_XAPI_RETRY_BASE=2 TIERPATH_XAPI_RETRY_CAP=30
 start_bg "$logdir/tierpath.log" \
     "$tierpath" run --host 127.0.0.1 --port "$TIERPATH_PORT"
 tool_pid=$bg_pid
@@ -164,6 +192,7 @@ wait_for() {
 }
 
 wait_for "development LMS" "$LMS_URL/" "$lms_pid" "$logdir/devlms.log"
+wait_for "development LRS" "$LRS_URL/" "$lrs_pid" "$logdir/devlrs.log"
 wait_for "tierpath" "http://127.0.0.1:${TIERPATH_PORT}/" "$tool_pid" "$logdir/tierpath.log"
 
 cat <<EOF
@@ -175,13 +204,15 @@ cat <<EOF
     gradebook                   : $LMS_URL/gradebook
     roster                      : $LMS_URL/roster
   tierpath (the tool)           : $TOOL_URL/
+  Development LRS (statements)  : $LRS_URL/   (watch xAPI statements arrive)
     tool admin                  : launch as "admin" from the LMS course page
 
   Start on the LMS course page and pick who you are:
     learner1    Ana Morales     (learner: eligible, auto-enrolled in the first tiers)
     learner2    Ben Okafor      (learner: not eligible yet, and told why)
     instructor  Ines Duarte     (instructor: cohort, CSV export, roster)
-    admin       Adam Reyes      (administrator: platforms, people/KPI import)
+    admin       Adam Reyes      (administrator: platforms, people/KPI import,
+                                 xAPI delivery: backlog, errors, dead letters)
 
   Programs loaded from config/programs/: PartnerHero STEP, Alorica Leadership
   Intern Program, SQM CSR career path; ${DEMO_PEOPLE:-2000} synthetic agents.
@@ -189,17 +220,20 @@ cat <<EOF
   The LMS ($LMS_URL) and the tool ($TOOL_URL) are different
   sites on purpose, like a real LMS launching an external tool.
 
-  Logs: $logdir/devlms.log, $logdir/tierpath.log
-  Press Ctrl-C to stop both.
+  Every test taken, module and tier completed is an xAPI statement: kept in
+  tierpath and forwarded to the development LRS within a second or two.
+
+  Logs: $logdir/devlms.log, $logdir/devlrs.log, $logdir/tierpath.log
+  Press Ctrl-C to stop all three.
 ================================================================================
 
 EOF
 
 # Wait until Ctrl-C, or until one of the servers dies on its own.
 set +e
-wait -n "$lms_pid" "$tool_pid"
+wait -n "$lms_pid" "$tool_pid" "$lrs_pid"
 set -e
-for pair in "development LMS:$lms_pid:$logdir/devlms.log" "tierpath:$tool_pid:$logdir/tierpath.log"; do
+for pair in "development LMS:$lms_pid:$logdir/devlms.log" "development LRS:$lrs_pid:$logdir/devlrs.log" "tierpath:$tool_pid:$logdir/tierpath.log"; do
     IFS=: read -r name pid log <<<"$pair"
     if ! kill -0 "$pid" 2>/dev/null; then
         echo "demo: $name stopped unexpectedly; last lines of $log:" >&2

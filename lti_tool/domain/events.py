@@ -76,3 +76,17 @@ class EligibilityDecided:
     tier_id: str
     eligible: bool
     decision_id: int
+
+
+@dataclass(frozen=True)
+class RequirementSignedOff:
+    """An instructor signed off a tier requirement (e.g. 12 weeks of mentoring)."""
+
+    occurred_at: datetime
+    enrolment_id: str
+    person_id: int
+    program_id: str
+    tier_id: str
+    requirement_id: str
+    signoff_id: int
+    signed_by_user_id: int

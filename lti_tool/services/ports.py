@@ -45,3 +45,14 @@ class LoggingEventSink:
 
     def publish(self, event: DomainEvent) -> None:
         _log.info("event %s %s", type(event).__name__, event)
+
+
+class FanOutSink:
+    """Hands every event to each sink in turn (statement writer, then the app's sink)."""
+
+    def __init__(self, *sinks: EventSink) -> None:
+        self._sinks = sinks
+
+    def publish(self, event: DomainEvent) -> None:
+        for sink in self._sinks:
+            sink.publish(event)

@@ -38,7 +38,12 @@ from lti_tool.domain.eligibility import (
     PersonFacts,
     evaluate_tier,
 )
-from lti_tool.domain.events import EligibilityDecided, TierCompleted, TierStarted
+from lti_tool.domain.events import (
+    EligibilityDecided,
+    RequirementSignedOff,
+    TierCompleted,
+    TierStarted,
+)
 from lti_tool.domain.programs import LearningModule, Program, Tier
 from lti_tool.services.ports import EventSink
 from lti_tool.services.programs import program_of
@@ -729,3 +734,49 @@ def complete_tier_if_done(
         )
     )
     return True
+
+
+def sign_off_requirement(
+    session: orm.Session,
+    person: Person,
+    enrolment: Enrolment,
+    requirement_id: str,
+    signed_by_user_id: int,
+    now: datetime,
+    sink: EventSink,
+) -> RequirementSignoff:
+    """Record an instructor's sign-off (once) and complete the tier if it was the last step.
+
+    The caller has checked the signer may sign (staff of the learner's course,
+    not the learner) and that the tier has this requirement.
+    """
+    existing = session.scalar(
+        sa.select(RequirementSignoff).where(
+            RequirementSignoff.enrolment_id == enrolment.id,
+            RequirementSignoff.requirement_id == requirement_id,
+        )
+    )
+    if existing is not None:
+        return existing
+    signoff = RequirementSignoff(
+        enrolment_id=enrolment.id,
+        requirement_id=requirement_id,
+        signed_by_user_id=signed_by_user_id,
+        signed_at=now,
+    )
+    session.add(signoff)
+    session.flush()
+    sink.publish(
+        RequirementSignedOff(
+            occurred_at=now,
+            enrolment_id=enrolment.id,
+            person_id=person.id,
+            program_id=enrolment.program_version.program_id,
+            tier_id=enrolment.tier_id,
+            requirement_id=requirement_id,
+            signoff_id=signoff.id,
+            signed_by_user_id=signed_by_user_id,
+        )
+    )
+    complete_tier_if_done(session, person, enrolment, now, sink)
+    return signoff

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from lti_tool.db.models import LrsTarget
 from lti_tool.domain.roles import ToolRole
 from lti_tool.errors import Refused
 from lti_tool.runtime import db, runtime
@@ -32,6 +34,9 @@ def _page(error: str | None = None, form: dict[str, str] | None = None) -> str:
         error=error,
         form=form or {},
         tool_urls=tool_urls(origin),
+        paused_lrs=db()
+        .scalars(sa.select(LrsTarget.name).where(LrsTarget.paused_at.is_not(None)))
+        .all(),
     )
 
 

@@ -15,7 +15,6 @@ from lti_tool.db.models import (
     LmsUser,
     Membership,
     Person,
-    RequirementSignoff,
 )
 from lti_tool.domain.roles import ToolRole
 from lti_tool.errors import Refused
@@ -79,7 +78,7 @@ def _cohort() -> list[CohortRow]:
                     peers,
                     now.date(),
                     now,
-                    rt.events,
+                    rt.sink_for(session),
                 )
             )
         rows.append(CohortRow(user, person, views))
@@ -204,29 +203,18 @@ def signoff() -> ResponseReturnValue:
     tier = program_of(enrolment.program_version).tier(enrolment.tier_id)
     if requirement_id not in {r.id for r in tier.requirements}:
         raise Refused(404, "no_such_requirement", "This tier has no such requirement.")
-    exists = session.scalar(
-        sa.select(RequirementSignoff).where(
-            RequirementSignoff.enrolment_id == enrolment.id,
-            RequirementSignoff.requirement_id == requirement_id,
-        )
-    )
     rt = runtime()
-    now = rt.clock()
-    if exists is None:
-        session.add(
-            RequirementSignoff(
-                enrolment_id=enrolment.id,
-                requirement_id=requirement_id,
-                signed_by_user_id=launch.user_id,
-                signed_at=now,
-            )
-        )
-        session.flush()
-        person = session.get(Person, enrolment.person_id)
-        assert person is not None
-        progress_service.complete_tier_if_done(
-            session, person, enrolment, now, rt.events
-        )
+    person = session.get(Person, enrolment.person_id)
+    assert person is not None
+    progress_service.sign_off_requirement(
+        session,
+        person,
+        enrolment,
+        requirement_id,
+        launch.user_id,
+        rt.clock(),
+        rt.sink_for(session),
+    )
     session.commit()
     return redirect(url_for("instructor.home", launch=launch.id), 303)
 

@@ -52,7 +52,14 @@ def home() -> str:
         facts = progress_service.facts_for(session, [person]).get(person.id)
         peers = progress_service.load_peers(session)
         views = progress_service.learner_programs(
-            session, person, facts, _offered(), peers, now.date(), now, rt.events
+            session,
+            person,
+            facts,
+            _offered(),
+            peers,
+            now.date(),
+            now,
+            rt.sink_for(session),
         )
         session.commit()
     return render_template(
@@ -149,7 +156,13 @@ def submit(attempt_id: int) -> ResponseReturnValue:
     rt = runtime()
     try:
         result = assessment_service.submit_attempt(
-            session, attempt, enrolment, person, answers, rt.clock(), rt.events
+            session,
+            attempt,
+            enrolment,
+            person,
+            answers,
+            rt.clock(),
+            rt.sink_for(session),
         )
     except assessment_service.AttemptRefused as exc:
         session.rollback()
@@ -238,7 +251,7 @@ def start_tier(version_id: int, tier_id: str) -> ResponseReturnValue:
         progress_service.load_peers(session),
         now.date(),
         now,
-        rt.events,
+        rt.sink_for(session),
     )
     tier_view = next((t for t in view.tiers if t.tier.id == tier_id), None)
     if tier_view is None or tier_view.state is not progress_service.TierState.ELIGIBLE:
@@ -249,7 +262,7 @@ def start_tier(version_id: int, tier_id: str) -> ResponseReturnValue:
             hint="Your home page says why.",
         )
     progress_service.enrol(
-        session, person, version, tier_view.tier, now, "eligible", rt.events
+        session, person, version, tier_view.tier, now, "eligible", rt.sink_for(session)
     )
     session.commit()
     return redirect(url_for("learner.home", launch=current_launch().id), 303)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from lti_tool.db.models import Attempt, Enrolment, Person
+from lti_tool.db.models import Attempt
 from lti_tool.domain.events import (
     AssessmentAttempted,
     EligibilityDecided,
@@ -24,11 +24,17 @@ from lti_tool.domain.events import (
 from lti_tool.runtime import runtime
 from lti_tool.services.ports import RecordingEventSink
 from tests.conftest import FakeClock
+from tests.support.learner import (
+    add_person,
+    answer_test,
+    launch,
+    launch_id,
+    only_enrolment,
+)
 from tests.support.platform import (
     INSTRUCTOR,
     LEARNER,
     SimulatedPlatform,
-    launch_id_from,
 )
 from tests.support.programs import install_program, small_program
 
@@ -41,78 +47,6 @@ def events() -> RecordingEventSink:
 @pytest.fixture
 def app(make_app, events: RecordingEventSink) -> Flask:  # type: ignore[no-untyped-def]
     return make_app(EVENT_SINK=events)  # type: ignore[no-any-return]
-
-
-def months_before(day: date, months: int) -> date:
-    """Return the same day of the month `months` calendar months earlier."""
-    index = day.year * 12 + day.month - 1 - months
-    return day.replace(year=index // 12, month=index % 12 + 1, day=min(day.day, 28))
-
-
-def add_person(app: Flask, *, months: int, review: float | None, email: str) -> int:
-    rt = runtime(app)
-    today = rt.clock().date()
-    with runtime(app).session_factory() as session:
-        person = Person(
-            employee_id=email.split("@")[0],
-            email=email,
-            name=email,
-            site="Site A",
-            line_of_business="Billing",
-            hire_date=months_before(today, months),
-            review_score=review,
-            review_scale=3.0,
-            updated_at=rt.clock(),
-        )
-        session.add(person)
-        session.commit()
-        return person.id
-
-
-def only_enrolment(app: Flask) -> Enrolment:
-    """Return the single enrolment the test created."""
-    with runtime(app).session_factory() as session:
-        enrolment: Enrolment | None = session.scalar(sa.select(Enrolment))
-    assert enrolment is not None
-    return enrolment
-
-
-def launch(
-    client: FlaskClient, platform: SimulatedPlatform, clock: FakeClock, **claims: object
-) -> str:
-    response, _ = platform.full_launch(client, clock(), **claims)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    LAUNCH_IDS[id(client)] = launch_id_from(response.headers["Location"])
-    home = client.get(response.headers["Location"], follow_redirects=True)
-    assert home.status_code == 200, home.get_data(as_text=True)
-    return home.get_data(as_text=True)
-
-
-def launch_id(client: FlaskClient) -> str:
-    """Return the launch id of the client's latest launch (kept by `launch`)."""
-    return LAUNCH_IDS[id(client)]
-
-
-LAUNCH_IDS: dict[int, str] = {}
-
-
-def answer_test(client: FlaskClient, url: str, *, right: int) -> str:
-    page = client.get(url)
-    assert page.status_code == 200, page.get_data(as_text=True)
-    html = page.get_data(as_text=True)
-    # The page carries prompts and choices, never the answers.
-    assert "correct" not in html.lower()
-    assert "Because a is right" not in html
-    action = re.search(r'<form method="post" action="([^"]+)"', html)
-    assert action is not None
-    fields = dict(re.findall(r'name="(csrf_token|launch)" value="([^"]+)"', html))
-    questions = sorted(set(re.findall(r'name="(q-[a-z-]+-\d\d)"', html)))
-    assert len(questions) == 8
-    for n, name in enumerate(questions):
-        fields[name] = "a" if n < right else "b"
-    result = client.post(action.group(1), data=fields, follow_redirects=True)
-    assert result.status_code == 200, result.get_data(as_text=True)
-    return result.get_data(as_text=True)
 
 
 def test_eligible_learner_is_auto_enrolled_and_completes_a_tier(

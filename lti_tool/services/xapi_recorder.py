@@ -1,0 +1,339 @@
+"""The statement writer: domain events become xAPI statements in the same transaction.
+
+`StatementRecorder` is an `EventSink` bound to the unit of work's session. Each
+event it understands is turned into a statement (built with tincan by
+`xapi.statements`), inserted into the local store with one outbox row per
+active LRS target, and flushed with the change that caused it: commit keeps
+both, rollback loses both. Nothing here talks to the network; the deliverer
+drains the outbox after commit, so an LRS outage never touches a learner's
+request.
+
+Inserts are `ON CONFLICT DO NOTHING` on the deterministic statement id: the
+same fact recorded twice (a retried request, a module passed again) stays one
+statement.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lti_tool.db.models import (
+    Attempt,
+    Enrolment,
+    LmsUser,
+    LrsTarget,
+    OutboxEntry,
+    Platform,
+    StoredStatement,
+)
+from lti_tool.domain.assessments import LearningGain
+from lti_tool.domain.events import (
+    AssessmentAttempted,
+    ModuleCompleted,
+    RequirementSignedOff,
+    TierCompleted,
+    TierStarted,
+)
+from lti_tool.domain.programs import Program
+from lti_tool.services.ports import DomainEvent
+from lti_tool.services.programs import program_of
+from xapi import statements as build
+from xapi.identity import agent_key
+
+_log = logging.getLogger("lti_tool.xapi")
+
+
+@dataclass(frozen=True)
+class NewStatement:
+    """A built statement and what the store indexes it by."""
+
+    payload: dict[str, Any]
+    source: str
+    person_id: int | None
+
+
+def _insert(session: orm.Session, table: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING for the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise RuntimeError(f"unsupported database dialect {dialect!r}")
+
+
+def active_target_ids(session: orm.Session) -> list[int]:
+    """Ids of the LRS targets new statements are queued for (enabled ones).
+
+    A paused target still gets its outbox rows: they wait for it to resume.
+    """
+    return list(
+        session.scalars(
+            sa.select(LrsTarget.id)
+            .where(LrsTarget.enabled.is_(True))
+            .order_by(LrsTarget.id)
+        )
+    )
+
+
+def store_statements(
+    session: orm.Session,
+    statements: Sequence[NewStatement],
+    stored: datetime,
+    target_ids: Sequence[int],
+) -> None:
+    """Insert statements and their outbox rows (flush only; the caller commits)."""
+    if not statements:
+        return
+    rows = []
+    for item in statements:
+        payload = item.payload
+        obj = payload.get("object") or {}
+        context = payload.get("context") or {}
+        rows.append(
+            {
+                "id": payload["id"],
+                "source": item.source,
+                "person_id": item.person_id,
+                "agent": agent_key(payload["actor"]),
+                "verb": payload["verb"]["id"],
+                "activity": obj.get("id")
+                if obj.get("objectType", "Activity") == "Activity"
+                else None,
+                "registration": context.get("registration"),
+                "timestamp": datetime.fromisoformat(payload["timestamp"]),
+                "stored": stored,
+                "voided": False,
+                "payload": payload,
+            }
+        )
+    session.execute(_insert(session, StoredStatement), rows)
+    if target_ids:
+        session.execute(
+            _insert(session, OutboxEntry),
+            [
+                {
+                    "statement_id": row["id"],
+                    "target_id": target_id,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": stored,
+                    "created_at": stored,
+                }
+                for row in rows
+                for target_id in target_ids
+            ],
+        )
+
+
+class StatementRecorder:
+    """EventSink that records the statement of each learning event it receives.
+
+    One instance serves one unit of work (it caches the learner's LMS account,
+    the enrolments' programs and the LRS targets for that transaction).
+    `buffered=True` keeps statements until `flush()` so a batch job writes
+    them with one multi-row insert; the default writes each at once.
+    """
+
+    def __init__(
+        self, session: orm.Session, activity_base: str, *, buffered: bool = False
+    ) -> None:
+        self._session = session
+        self._base = activity_base.rstrip("/")
+        self._buffered = buffered
+        self._pending: list[NewStatement] = []
+        self._pending_at: datetime | None = None
+        self._learners: dict[int, build.Learner] = {}
+        self._signers: dict[int, build.Learner] = {}
+        self._targets: list[int] | None = None
+
+    # -- EventSink ------------------------------------------------------------
+
+    def publish(self, event: DomainEvent) -> None:
+        statement = self._statement(event)
+        if statement is None:
+            return
+        if self._buffered:
+            self._pending.append(statement)
+            self._pending_at = event.occurred_at
+            return
+        store_statements(
+            self._session, [statement], event.occurred_at, self._target_ids()
+        )
+
+    def flush(self) -> int:
+        """Write buffered statements; return how many."""
+        pending, self._pending = self._pending, []
+        if pending and self._pending_at is not None:
+            store_statements(
+                self._session, pending, self._pending_at, self._target_ids()
+            )
+        return len(pending)
+
+    # -- building -------------------------------------------------------------
+
+    def _target_ids(self) -> list[int]:
+        if self._targets is None:
+            self._targets = active_target_ids(self._session)
+        return self._targets
+
+    def _statement(self, event: DomainEvent) -> NewStatement | None:
+        if isinstance(event, AssessmentAttempted):
+            return self._assessment(event)
+        if isinstance(event, ModuleCompleted):
+            enrolment, program, ctx = self._context(event.enrolment_id)
+            _, module = program.module(event.module_id)
+            statement = build.module_completed_statement(
+                learner=self._learner(event.person_id),
+                ctx=ctx,
+                module_id=module.id,
+                module_title=module.title,
+                timestamp=event.occurred_at,
+            )
+            return self._new(
+                statement, f"module:{enrolment.id}:{module.id}", event.person_id
+            )
+        if isinstance(event, TierStarted):
+            enrolment, _, ctx = self._context(event.enrolment_id)
+            statement = build.tier_started_statement(
+                learner=self._learner(event.person_id),
+                ctx=ctx,
+                reason=event.reason,
+                timestamp=event.occurred_at,
+            )
+            return self._new(statement, f"enrolment:{enrolment.id}", event.person_id)
+        if isinstance(event, TierCompleted):
+            enrolment, _, ctx = self._context(event.enrolment_id)
+            statement = build.tier_completed_statement(
+                learner=self._learner(event.person_id),
+                ctx=ctx,
+                timestamp=event.occurred_at,
+            )
+            return self._new(statement, f"tier:{enrolment.id}", event.person_id)
+        if isinstance(event, RequirementSignedOff):
+            enrolment, program, ctx = self._context(event.enrolment_id)
+            requirement = next(
+                r
+                for r in program.tier(enrolment.tier_id).requirements
+                if r.id == event.requirement_id
+            )
+            statement = build.requirement_completed_statement(
+                learner=self._learner(event.person_id),
+                ctx=ctx,
+                requirement_id=requirement.id,
+                requirement_title=requirement.title,
+                signoff_id=event.signoff_id,
+                signed_by=self._lms_account(event.signed_by_user_id),
+                timestamp=event.occurred_at,
+            )
+            return self._new(statement, f"signoff:{event.signoff_id}", event.person_id)
+        return None  # EligibilityDecided and others are not learning events
+
+    def _assessment(self, event: AssessmentAttempted) -> NewStatement:
+        enrolment, program, ctx = self._context(event.enrolment_id)
+        _, module = program.module(event.module_id)
+        attempt = self._session.get(Attempt, event.attempt_id)
+        assert attempt is not None
+        pre_ref: str | None = None
+        gain: tuple[float, float | None] | None = None
+        if event.kind == "post":
+            pre = self._session.execute(
+                sa.select(Attempt.id, Attempt.points, Attempt.max_points)
+                .where(
+                    Attempt.enrolment_id == enrolment.id,
+                    Attempt.module_id == module.id,
+                    Attempt.kind == "pre",
+                    Attempt.submitted_at.is_not(None),
+                )
+                .order_by(Attempt.submitted_at.desc(), Attempt.id.desc())
+                .limit(1)
+            ).first()
+            if pre is not None:
+                pre_ref = build.statement_id("attempt", str(pre.id))
+                if pre.max_points and event.max_points:
+                    learning = LearningGain(
+                        pre.points / pre.max_points, event.points / event.max_points
+                    )
+                    gain = (learning.raw, learning.normalised)
+        statement = build.assessment_statement(
+            learner=self._learner(event.person_id),
+            ctx=ctx,
+            module_id=module.id,
+            module_title=module.title,
+            phase=event.kind,
+            attempt_id=event.attempt_id,
+            attempt_number=event.attempt_number,
+            form_id=attempt.form_id,
+            points=event.points,
+            max_points=event.max_points,
+            passed=event.passed,
+            timestamp=event.occurred_at,
+            pre_test_statement=pre_ref,
+            gain=gain,
+        )
+        return self._new(statement, f"attempt:{event.attempt_id}", event.person_id)
+
+    def _new(self, statement: Any, source: str, person_id: int) -> NewStatement:
+        return NewStatement(build.to_json(statement), source, person_id)
+
+    def _context(
+        self, enrolment_id: str
+    ) -> tuple[Enrolment, Program, build.ProgramContext]:
+        enrolment = self._session.get(Enrolment, enrolment_id)
+        if enrolment is None:
+            raise LookupError(f"enrolment {enrolment_id} is not in this transaction")
+        program = program_of(enrolment.program_version)
+        tier = program.tier(enrolment.tier_id)
+        return (
+            enrolment,
+            program,
+            build.ProgramContext(
+                base=self._base,
+                registration=enrolment.id,
+                program_id=program.id,
+                program_title=program.title,
+                program_version=program.version,
+                tier_id=tier.id,
+                tier_title=tier.title,
+            ),
+        )
+
+    def _learner(self, person_id: int) -> build.Learner:
+        """The person's LMS account (the one they launched from last), pseudonymous."""
+        learner = self._learners.get(person_id)
+        if learner is None:
+            row = self._session.execute(
+                sa.select(Platform.issuer, LmsUser.sub)
+                .join(Platform, Platform.id == LmsUser.platform_id)
+                .where(LmsUser.person_id == person_id)
+                .order_by(LmsUser.last_launch_at.desc(), LmsUser.id.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                learner = build.Learner(
+                    home_page=self._base, name=f"person-{person_id}"
+                )
+            else:
+                learner = build.Learner(home_page=row.issuer, name=row.sub)
+            self._learners[person_id] = learner
+        return learner
+
+    def _lms_account(self, user_id: int) -> build.Learner:
+        signer = self._signers.get(user_id)
+        if signer is None:
+            row = self._session.execute(
+                sa.select(Platform.issuer, LmsUser.sub)
+                .join(Platform, Platform.id == LmsUser.platform_id)
+                .where(LmsUser.id == user_id)
+            ).one()
+            signer = build.Learner(home_page=row.issuer, name=row.sub)
+            self._signers[user_id] = signer
+        return signer
