@@ -293,8 +293,9 @@ def queue_history(session: orm.Session, target_id: int, now: datetime) -> int:
         sa.literal(now, OutboxEntry.next_attempt_at.type),
         sa.literal(now, OutboxEntry.created_at.type),
     ).where(StoredStatement.id.not_in(already))
-    result = session.execute(
-        sa.insert(OutboxEntry).from_select(
+    queued = session.scalars(
+        sa.insert(OutboxEntry)
+        .from_select(
             [
                 "statement_id",
                 "target_id",
@@ -305,8 +306,9 @@ def queue_history(session: orm.Session, target_id: int, now: datetime) -> int:
             ],
             source,
         )
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        .returning(OutboxEntry.id)
+    ).all()
+    return len(queued)
 
 
 def find_target(session: orm.Session, name: str) -> LrsTarget:

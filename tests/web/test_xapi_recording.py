@@ -190,7 +190,7 @@ def test_connecting_an_lrs_later_queues_the_history(
     work_through_tier_one(app, client, platform, clock, tmp_path)
     rt = runtime(app)
     with rt.session_factory() as session:
-        _, queued = xapi_outbox.add_target(
+        target, queued = xapi_outbox.add_target(
             session,
             xapi_outbox.TargetInput("late", "https://lrs.example.com/xapi", "k", "s"),
             rt.encryptor,
@@ -198,7 +198,7 @@ def test_connecting_an_lrs_later_queues_the_history(
         )
         session.commit()
         assert queued == 7
-        assert xapi_outbox.queue_history(session, 1, rt.clock()) == 0
+        assert xapi_outbox.queue_history(session, target.id, rt.clock()) == 0
 
 
 def test_a_rolled_back_submission_leaves_no_statement(
@@ -258,7 +258,7 @@ def test_recording_the_same_fact_twice_keeps_one_statement(
     clock: FakeClock,
     tmp_path: Path,
 ) -> None:
-    connect_lrs(app)
+    target = connect_lrs(app)
     work_through_tier_one(app, client, platform, clock, tmp_path)
     rt = runtime(app)
     with rt.session_factory() as session:
@@ -270,7 +270,7 @@ def test_recording_the_same_fact_twice_keeps_one_statement(
             session,
             [NewStatement(completed.payload, completed.source, completed.person_id)],
             rt.clock(),
-            [1],
+            [target],
         )
         session.commit()
     assert len(statements(app)) == 7
