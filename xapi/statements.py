@@ -10,16 +10,19 @@ statement (xAPI Data 2.4.1, Communication 2.1.2).
 from __future__ import annotations
 
 import functools
+import re
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from tincan import (
     Activity,
     ActivityDefinition,
     Agent,
     AgentAccount,
+    Attachment,
     Context,
     ContextActivities,
     Extensions,
@@ -31,11 +34,18 @@ from tincan import (
     Verb,
 )
 
-from xapi.vocabulary import PROFILE, ActivityType, Extension
+from xapi.vocabulary import PROFILE, ActivityType, AttachmentUsage, Extension
 from xapi.vocabulary import Verb as V
 
 # uuid5 namespace for statement ids: uuid5(NAMESPACE_URL, "https://w3id.org/tierpath/xapi").
 STATEMENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://w3id.org/tierpath/xapi")
+
+# `result.response` carries free text (evidence notes, grader feedback) cut to
+# this many characters: enough to read in an LRS viewer, small enough to keep
+# statements light. The full text stays in tierpath.
+RESPONSE_LIMIT: Final = 2000
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def statement_id(kind: str, source: str, revision: int | str = 0) -> str:
@@ -83,6 +93,54 @@ class ProgramContext:
     def module_iri(self, module_id: str) -> str:
         return f"{self.program_iri()}/modules/{module_id}"
 
+    def requirement_iri(self, requirement_id: str) -> str:
+        return f"{self.tier_iri()}/requirements/{requirement_id}"
+
+    def rotation_iri(self, rotation_id: str) -> str:
+        return f"{self.program_iri()}/rotations/{rotation_id}"
+
+    def evidence_iri(self, rotation_id: str, submission_id: int) -> str:
+        return f"{self.rotation_iri(rotation_id)}/evidence/{submission_id}"
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """One file of a rotation evidence submission, described (not carried).
+
+    The statement lists it in `attachments` by hash; the bytes travel as a
+    multipart part when the statement is delivered (Communication 1.5.2).
+    """
+
+    filename: str
+    content_type: str
+    length: int  # octets
+    sha256: str  # lowercase hex SHA-256 of the bytes (the attachment's sha2)
+    display_name: str  # shown to people: attachments[].display
+
+    def __post_init__(self) -> None:
+        if not _SHA256.match(self.sha256):
+            raise ValueError("sha256 must be 64 lowercase hex digits")
+        if self.length < 0:
+            raise ValueError("length must not be negative")
+        if not self.content_type:
+            raise ValueError("content_type must not be empty")
+
+    def attachment(self, language: str) -> Attachment:
+        return Attachment(
+            usage_type=AttachmentUsage.SUPPORTING_MEDIA,
+            display=LanguageMap({language: self.display_name or self.filename}),
+            content_type=self.content_type,
+            length=self.length,
+            sha2=self.sha256,
+        )
+
+
+def _new_activity(iri: str, kind: str, name: str, language: str) -> Activity:
+    return Activity(
+        id=iri,
+        definition=ActivityDefinition(type=kind, name=LanguageMap({language: name})),
+    )
+
 
 @functools.lru_cache(maxsize=4096)
 def _activity(iri: str, kind: str, name: str, language: str) -> Activity:
@@ -90,12 +148,10 @@ def _activity(iri: str, kind: str, name: str, language: str) -> Activity:
 
     Building tincan objects is most of a statement's cost (≈ 60 µs per activity
     through tincan's checked setters); programs, tiers and modules recur in
-    every statement, so they are built once.
+    every statement, so they are built once. One-off activities (an evidence
+    submission) use `_new_activity` and stay out of the cache.
     """
-    return Activity(
-        id=iri,
-        definition=ActivityDefinition(type=kind, name=LanguageMap({language: name})),
-    )
+    return _new_activity(iri, kind, name, language)
 
 
 @functools.lru_cache(maxsize=1)
@@ -114,6 +170,7 @@ def _context(
     *,
     extensions: dict[str, Any] | None = None,
     statement_ref: str | None = None,
+    instructor: Learner | None = None,
 ) -> Context:
     grouping = [
         _activity(
@@ -139,6 +196,8 @@ def _context(
     )
     if statement_ref:
         context.statement = StatementRef(id=uuid.UUID(statement_ref))
+    if instructor is not None:
+        context.instructor = instructor.agent()
     return context
 
 
@@ -146,6 +205,16 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
     return moment.astimezone(UTC)
+
+
+def _response(text: str | None) -> str | None:
+    """Free text for `result.response`: stripped, cut to RESPONSE_LIMIT, None if empty."""
+    if text is None or not text.strip():
+        return None
+    text = text.strip()
+    if len(text) > RESPONSE_LIMIT:
+        text = text[: RESPONSE_LIMIT - 1].rstrip() + "…"
+    return text
 
 
 def assessment_statement(
@@ -270,6 +339,208 @@ def tier_started_statement(
             ctx.tier_iri(), ActivityType.TIER, ctx.tier_title, ctx.language
         ),
         context=_context(ctx, program, extensions={Extension.ENROLMENT_REASON: reason}),
+        timestamp=_utc(timestamp),
+    )
+
+
+def requirement_completed_statement(
+    *,
+    learner: Learner,
+    ctx: ProgramContext,
+    requirement_id: str,
+    requirement_title: str,
+    signoff_id: int,
+    signed_by: Learner,
+    timestamp: datetime,
+) -> Statement:
+    """An instructor signed off a tier requirement (e.g. 12 weeks of mentoring)."""
+    tier = _activity(ctx.tier_iri(), ActivityType.TIER, ctx.tier_title, ctx.language)
+    return Statement(
+        id=uuid.UUID(statement_id("signoff", str(signoff_id))),
+        actor=learner.agent(),
+        verb=_verb(V.COMPLETED),
+        object=_activity(
+            ctx.requirement_iri(requirement_id),
+            ActivityType.REQUIREMENT,
+            requirement_title,
+            ctx.language,
+        ),
+        result=Result(completion=True),
+        context=_context(ctx, tier, instructor=signed_by),
+        timestamp=_utc(timestamp),
+    )
+
+
+def _rotation(ctx: ProgramContext, rotation_id: str, rotation_title: str) -> Activity:
+    return _activity(
+        ctx.rotation_iri(rotation_id),
+        ActivityType.JOB_ROTATION,
+        rotation_title,
+        ctx.language,
+    )
+
+
+def _evidence(
+    ctx: ProgramContext, rotation_id: str, rotation_title: str, submission_id: int
+) -> Activity:
+    return _new_activity(
+        ctx.evidence_iri(rotation_id, submission_id),
+        ActivityType.DOCUMENT,
+        f"{rotation_title}: evidence",
+        ctx.language,
+    )
+
+
+def evidence_submitted_statement(
+    *,
+    learner: Learner,
+    ctx: ProgramContext,
+    rotation_id: str,
+    rotation_title: str,
+    submission_id: int,
+    revision: int,
+    evidence: Sequence[EvidenceFile],
+    text: str | None,
+    timestamp: datetime,
+) -> Statement:
+    """A learner submitted (a revision of) job-rotation evidence.
+
+    Files are described in `attachments` (sha2, length, contentType) without a
+    `fileUrl`: the deliverer sends their bytes as multipart parts. A new
+    revision is a new statement; the previous one is voided.
+    """
+    response = _response(text)
+    statement = Statement(
+        id=uuid.UUID(statement_id("evidence", str(submission_id), revision)),
+        actor=learner.agent(),
+        verb=_verb(V.SUBMITTED),
+        object=_evidence(ctx, rotation_id, rotation_title, submission_id),
+        context=_context(
+            ctx,
+            _rotation(ctx, rotation_id, rotation_title),
+            extensions={Extension.REVISION: revision},
+        ),
+        timestamp=_utc(timestamp),
+    )
+    if response is not None:
+        statement.result = Result(response=response)
+    if evidence:
+        statement.attachments = [item.attachment(ctx.language) for item in evidence]
+    return statement
+
+
+def evidence_graded_statement(
+    *,
+    learner: Learner,
+    ctx: ProgramContext,
+    rotation_id: str,
+    rotation_title: str,
+    submission_id: int,
+    revision: int,
+    grade_id: int,
+    grade_revision: int,
+    grader: Learner,
+    points: float,
+    max_points: float,
+    passed: bool | None,
+    criteria: Mapping[str, float] | None,
+    feedback: str | None,
+    submitted_statement_id: str,
+    timestamp: datetime,
+) -> Statement:
+    """A grader scored a learner's rotation evidence (passed/failed on a threshold).
+
+    The actor is the learner (whose result it is); the grader is
+    `context.instructor`, and `context.statement` points at the submission.
+    """
+    if max_points <= 0:
+        raise ValueError("max_points must be positive")
+    if not 0 <= points <= max_points:
+        raise ValueError("points must be between 0 and max_points")
+    verb = V.SCORED if passed is None else (V.PASSED if passed else V.FAILED)
+    result_extensions: dict[str, Any] = {}
+    if criteria:
+        result_extensions[Extension.RUBRIC_SCORES] = {
+            criterion: float(score) for criterion, score in criteria.items()
+        }
+    result = Result(
+        score=Score(
+            raw=float(points),
+            min=0.0,
+            max=float(max_points),
+            scaled=round(points / max_points, 4),
+        )
+    )
+    if passed is not None:
+        result.success = passed
+    response = _response(feedback)
+    if response is not None:
+        result.response = response
+    if result_extensions:
+        result.extensions = Extensions(result_extensions)
+    return Statement(
+        id=uuid.UUID(statement_id("grade", str(grade_id), grade_revision)),
+        actor=learner.agent(),
+        verb=_verb(verb),
+        object=_evidence(ctx, rotation_id, rotation_title, submission_id),
+        result=result,
+        context=_context(
+            ctx,
+            _rotation(ctx, rotation_id, rotation_title),
+            extensions={Extension.REVISION: revision},
+            statement_ref=submitted_statement_id,
+            instructor=grader,
+        ),
+        timestamp=_utc(timestamp),
+    )
+
+
+def badge_earned_statement(
+    *,
+    learner: Learner,
+    ctx: ProgramContext,
+    achievement_id: str,
+    achievement_name: str,
+    credential_id: str,
+    timestamp: datetime,
+) -> Statement:
+    """A badge (Open Badges achievement) was issued to the learner for the tier."""
+    tier = _activity(ctx.tier_iri(), ActivityType.TIER, ctx.tier_title, ctx.language)
+    return Statement(
+        id=uuid.UUID(statement_id("badge", credential_id)),
+        actor=learner.agent(),
+        verb=_verb(V.EARNED),
+        object=_activity(
+            achievement_id, ActivityType.BADGE, achievement_name, ctx.language
+        ),
+        result=Result(extensions=Extensions({Extension.CREDENTIAL_ID: credential_id})),
+        context=_context(ctx, tier),
+        timestamp=_utc(timestamp),
+    )
+
+
+def voiding_statement(
+    *,
+    voided_statement_id: str,
+    actor: Learner,
+    timestamp: datetime,
+    reason_source: str,
+) -> Statement:
+    """Void one of tierpath's statements (Data 2.3.2); a correction re-issues it.
+
+    `reason_source` names the record revision that caused the correction
+    (e.g. `grade:12:2`). No `registration` or `platform`: the object is a
+    StatementRef, not an activity.
+    """
+    return Statement(
+        id=uuid.UUID(statement_id("void", voided_statement_id)),
+        actor=actor.agent(),
+        verb=_verb(V.VOIDED),
+        object=StatementRef(id=uuid.UUID(voided_statement_id)),
+        context=Context(
+            context_activities=ContextActivities(category=[_profile()]),
+            extensions=Extensions({Extension.REASON_SOURCE: reason_source}),
+        ),
         timestamp=_utc(timestamp),
     )
 

@@ -52,6 +52,15 @@ class ActivityType:
     PROGRAM: Final = f"{TIERPATH}/activity-types/program"
     TIER: Final = f"{TIERPATH}/activity-types/tier"
     JOB_ROTATION: Final = f"{TIERPATH}/activity-types/job-rotation"
+    REQUIREMENT: Final = f"{TIERPATH}/activity-types/requirement"
+    # tierpath's own: no published Open Badges xAPI activity type was verified.
+    BADGE: Final = f"{TIERPATH}/activity-types/badge"
+
+
+class AttachmentUsage:
+    """Attachment usage type IRIs (Data 2.4.11 `usageType`)."""
+
+    SUPPORTING_MEDIA: Final = "http://id.tincanapi.com/attachment/supporting_media"
 
 
 class Extension:
@@ -64,3 +73,7 @@ class Extension:
     LEARNING_GAIN: Final = f"{TIERPATH}/extensions/learning-gain"
     NORMALISED_GAIN: Final = f"{TIERPATH}/extensions/normalised-gain"
     ENROLMENT_REASON: Final = f"{TIERPATH}/extensions/enrolment-reason"
+    REVISION: Final = f"{TIERPATH}/extensions/revision"
+    RUBRIC_SCORES: Final = f"{TIERPATH}/extensions/rubric-scores"
+    CREDENTIAL_ID: Final = f"{TIERPATH}/extensions/credential-id"
+    REASON_SOURCE: Final = f"{TIERPATH}/extensions/reason-source"
