@@ -36,7 +36,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -50,6 +49,7 @@ from lti_tool.db.models import (
     Deployment,
     Enrolment,
     LmsUser,
+    LrsTarget,
     OutboxEntry,
     Person,
     Platform,
@@ -88,7 +88,9 @@ def _free_port() -> int:
 class Fixture:
     """The people, enrolments and program the benchmark records against."""
 
-    def __init__(self, version: ProgramVersion, enrolments: list[tuple[str, int]]) -> None:
+    def __init__(
+        self, version: ProgramVersion, enrolments: list[tuple[str, int]]
+    ) -> None:
         self.version = version
         self.enrolments = enrolments  # (enrolment id, person id)
         program = program_of(version)
@@ -99,14 +101,22 @@ class Fixture:
         self.forms = {m.id: m.pre_test.forms[0].id for m in tier.modules}
 
 
-def _build(session: orm.Session, learners: int, now: datetime, encryptor: KeyEncryptor, lrs: str) -> Fixture:
-    version = load_program(session, ROOT / "config" / "programs" / "partnerhero-step.toml", now).version
+def _build(
+    session: orm.Session,
+    learners: int,
+    now: datetime,
+    encryptor: KeyEncryptor,
+    lrs: str,
+) -> Fixture:
+    version = load_program(
+        session, ROOT / "config" / "programs" / "partnerhero-step.toml", now
+    ).version
     platform = Platform(
         name="bench",
         issuer=ISSUER,
         client_id="bench",
         auth_login_url=f"{ISSUER}/auth",
-        token_url=f"{ISSUER}/token",  # noqa: S106 (a URL)
+        token_url=f"{ISSUER}/token",
         jwks_url=f"{ISSUER}/jwks",
     )
     session.add(platform)
@@ -140,7 +150,9 @@ def _build(session: orm.Session, learners: int, now: datetime, encryptor: KeyEnc
         enrolments.append((enrolment.id, person.id))
     xapi_outbox.add_target(
         session,
-        xapi_outbox.TargetInput("bench-lrs", lrs, "tierpath", "devlrs-secret", batch_size=100),
+        xapi_outbox.TargetInput(
+            "bench-lrs", lrs, "tierpath", "devlrs-secret", batch_size=100
+        ),
         encryptor,
         now,
         history=False,
@@ -154,20 +166,22 @@ def _prefill(engine: sa.Engine, fixture: Fixture, count: int, now: datetime) -> 
     if count <= 0:
         return
     with orm.Session(engine) as session:
-        session.add(Attempt(
-            enrolment_id=fixture.enrolments[0][0],
-            person_id=fixture.enrolments[0][1],
-            module_id=fixture.modules[0],
-            kind="pre",
-            attempt_number=1,
-            form_id=fixture.forms[fixture.modules[0]],
-            presented=[],
-            started_at=now,
-            submitted_at=now,
-            points=5,
-            max_points=8,
-            passed=True,
-        ))
+        session.add(
+            Attempt(
+                enrolment_id=fixture.enrolments[0][0],
+                person_id=fixture.enrolments[0][1],
+                module_id=fixture.modules[0],
+                kind="pre",
+                attempt_number=1,
+                form_id=fixture.forms[fixture.modules[0]],
+                presented=[],
+                started_at=now,
+                submitted_at=now,
+                points=5,
+                max_points=8,
+                passed=True,
+            )
+        )
         session.flush()
         recorder = StatementRecorder(session, BASE)
         attempt_id = session.scalar(sa.select(sa.func.max(Attempt.id)))
@@ -175,7 +189,12 @@ def _prefill(engine: sa.Engine, fixture: Fixture, count: int, now: datetime) -> 
         recorder.publish(_event(fixture, 0, attempt_id, "pre", now))
         template = session.scalar(sa.select(StoredStatement))
         assert template is not None
-        payload, agent, verb, activity = template.payload, template.agent, template.verb, template.activity
+        payload, agent, verb, activity = (
+            template.payload,
+            template.agent,
+            template.verb,
+            template.activity,
+        )
         session.rollback()
     started = time.perf_counter()
     chunk = 20_000
@@ -183,7 +202,7 @@ def _prefill(engine: sa.Engine, fixture: Fixture, count: int, now: datetime) -> 
     oldest = now - timedelta(days=180)
     step = timedelta(days=180) / count
     with engine.begin() as conn:
-        target_id = conn.scalar(sa.select(sa.func.min(xapi_outbox.LrsTarget.id)))
+        target_id = conn.scalar(sa.select(sa.func.min(LrsTarget.id)))
     while done < count:
         rows = []
         outbox = []
@@ -193,37 +212,46 @@ def _prefill(engine: sa.Engine, fixture: Fixture, count: int, now: datetime) -> 
             body = copy.copy(payload)
             body["id"] = sid
             stored = oldest + step * n
-            rows.append({
-                "id": sid,
-                "source": f"history:{n}",
-                "person_id": person_id,
-                "agent": agent,
-                "verb": verb,
-                "activity": activity,
-                "registration": enrolment_id,
-                "timestamp": stored,
-                "stored": stored,
-                "voided": False,
-                "payload": body,
-            })
-            outbox.append({
-                "statement_id": sid,
-                "target_id": target_id,
-                "status": "sent",
-                "attempts": 1,
-                "next_attempt_at": stored,
-                "created_at": stored,
-                "sent_at": stored,
-            })
+            rows.append(
+                {
+                    "id": sid,
+                    "source": f"history:{n}",
+                    "person_id": person_id,
+                    "agent": agent,
+                    "verb": verb,
+                    "activity": activity,
+                    "registration": enrolment_id,
+                    "timestamp": stored,
+                    "stored": stored,
+                    "voided": False,
+                    "payload": body,
+                }
+            )
+            outbox.append(
+                {
+                    "statement_id": sid,
+                    "target_id": target_id,
+                    "status": "sent",
+                    "attempts": 1,
+                    "next_attempt_at": stored,
+                    "created_at": stored,
+                    "sent_at": stored,
+                }
+            )
         with engine.begin() as conn:
             conn.execute(sa.insert(StoredStatement), rows)
             conn.execute(sa.insert(OutboxEntry), outbox)
         done += len(rows)
         if done % 200_000 == 0 or done == count:
-            print(f"  prefilled {done:>9} statements ({time.perf_counter() - started:6.1f} s)", flush=True)
+            print(
+                f"  prefilled {done:>9} statements ({time.perf_counter() - started:6.1f} s)",
+                flush=True,
+            )
 
 
-def _event(fixture: Fixture, n: int, attempt_id: int, kind: str, now: datetime) -> AssessmentAttempted:
+def _event(
+    fixture: Fixture, n: int, attempt_id: int, kind: str, now: datetime
+) -> AssessmentAttempted:
     enrolment_id, person_id = fixture.enrolments[n % len(fixture.enrolments)]
     return AssessmentAttempted(
         occurred_at=now,
@@ -270,12 +298,18 @@ def _record_single(engine: sa.Engine, fixture: Fixture, count: int) -> None:
             attempt = _attempt(fixture, n, kind, now)
             session.add(attempt)
             session.flush()
-            StatementRecorder(session, BASE).publish(_event(fixture, n, attempt.id, kind, now))
+            StatementRecorder(session, BASE).publish(
+                _event(fixture, n, attempt.id, kind, now)
+            )
             session.commit()
-    _line("record (single event)", count, time.perf_counter() - started, "1 tx per event")
+    _line(
+        "record (single event)", count, time.perf_counter() - started, "1 tx per event"
+    )
 
 
-def _record_batched(engine: sa.Engine, fixture: Fixture, count: int, batch: int) -> None:
+def _record_batched(
+    engine: sa.Engine, fixture: Fixture, count: int, batch: int
+) -> None:
     factory = orm.sessionmaker(engine, expire_on_commit=False)
     started = time.perf_counter()
     done = 0
@@ -312,7 +346,9 @@ def _deliver(db_url: str, kek: str, lrs_port: int, workdir: Path) -> None:
     rt = runtime(app)
     with rt.session_factory() as session:
         pending = session.scalar(
-            sa.select(sa.func.count()).select_from(OutboxEntry).where(OutboxEntry.status == "pending")
+            sa.select(sa.func.count())
+            .select_from(OutboxEntry)
+            .where(OutboxEntry.status == "pending")
         )
     deliverer = build_deliverer(rt, worker="bench")
     started = time.perf_counter()
@@ -321,7 +357,9 @@ def _deliver(db_url: str, kek: str, lrs_port: int, workdir: Path) -> None:
     _line("deliver (to devlrs)", int(pending or 0), elapsed, report.summary())
     with rt.session_factory() as session:
         left = session.scalar(
-            sa.select(sa.func.count()).select_from(OutboxEntry).where(OutboxEntry.status != "sent")
+            sa.select(sa.func.count())
+            .select_from(OutboxEntry)
+            .where(OutboxEntry.status != "sent")
         )
     print(f"{'':<28} not sent afterwards: {left}", flush=True)
     rt.engine.dispose()
@@ -347,8 +385,20 @@ def main() -> None:
         kek = new_key_encryption_key()
         port = _free_port()
         lrs = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "devlrs", "--host", "127.0.0.1", "--port", str(port),
-             "--username", "tierpath", "--password", "devlrs-secret", "--quiet"],
+            [
+                sys.executable,
+                "-m",
+                "devlrs",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--username",
+                "tierpath",
+                "--password",
+                "devlrs-secret",
+                "--quiet",
+            ],
             cwd=ROOT,
         )
         try:

@@ -80,8 +80,6 @@ class BackgroundDeliverer:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
         with self._lock:
             if self._thread is not None:
                 return
