@@ -326,3 +326,7 @@ def main() -> None:
     except ConfigError as exc:
         click.echo(f"tierpath: configuration error: {exc}", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":  # python -m lti_tool.cli (what `tierpath` runs)
+    main()
