@@ -120,7 +120,7 @@ def outbox_states(app: Flask) -> dict[str, int]:
         rows = session.execute(
             sa.select(OutboxEntry.status, sa.func.count()).group_by(OutboxEntry.status)
         ).all()
-    return {status: count for status, count in rows}
+    return dict(rows)
 
 
 def assert_stored_exactly_once(live: LiveLrs, ids: list[str]) -> None:
@@ -287,7 +287,7 @@ def test_a_bad_statement_in_the_middle_of_a_batch_is_isolated(
 def test_refused_credentials_pause_delivery_and_alert_until_resumed(
     app: Flask, lrs: LiveLrs, caplog: pytest.LogCaptureFixture
 ) -> None:
-    target = connect(app, lrs, password="wrong-secret")  # noqa: S106
+    target = connect(app, lrs, password="wrong-secret")
     ids = record(app, 15)
     summary = deliver(app)
     assert "paused: lrs" in summary
@@ -373,7 +373,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
         "TIERPATH_XAPI_LEASE": "2",
         "TIERPATH_XAPI_BATCH_SIZE": "50",
     }
-    worker = subprocess.Popen(  # noqa: S603
+    worker = subprocess.Popen(
         [sys.executable, "-m", "lti_tool.cli", "xapi", "deliver"],
         cwd=ROOT,
         env=env,
