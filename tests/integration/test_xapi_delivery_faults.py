@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -355,10 +355,10 @@ def test_several_workers_on_postgresql_send_each_statement_once(
 
 
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
-    make_app,
+    make_app: Callable[..., Flask],
     database_url: str,
     tmp_path: Path,
-    lrs: LiveLrs,  # type: ignore[no-untyped-def]
+    lrs: LiveLrs,
 ) -> None:
     app = make_app(CLOCK=utcnow, XAPI_LEASE=2, XAPI_BATCH_SIZE=50)
     connect(app, lrs)
