@@ -244,7 +244,9 @@ class ProgramVersion(Model):
     title: orm.Mapped[str] = orm.mapped_column(sa.String(300))
     content_hash: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
     # {"main": "file.toml", "files": {"file.toml": "...text...", "banks/x.toml": "..."}}
-    source: orm.Mapped[dict[str, Any]] = orm.mapped_column(Json)
+    # Deferred: the files are only read to parse a version not yet cached
+    # (services.programs.program_of); every other load skips them.
+    source: orm.Mapped[dict[str, Any]] = orm.mapped_column(Json, deferred=True)
     is_current: orm.Mapped[bool] = orm.mapped_column(default=True)
     loaded_at: orm.Mapped[datetime]
 
