@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import multiprocessing
 import os
 import secrets
 import socket
@@ -43,6 +44,7 @@ from sqlalchemy import orm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lti_tool.db.engine import make_engine
 from lti_tool.db.migrate import upgrade
 from lti_tool.db.models import (
     Attempt,
@@ -91,7 +93,7 @@ class Fixture:
     def __init__(
         self, version: ProgramVersion, enrolments: list[tuple[str, int]]
     ) -> None:
-        self.version = version
+
         self.enrolments = enrolments  # (enrolment id, person id)
         program = program_of(version)
         tier = program.tiers[0]
@@ -288,10 +290,9 @@ def _attempt(fixture: Fixture, n: int, kind: str, now: datetime) -> Attempt:
     )
 
 
-def _record_single(engine: sa.Engine, fixture: Fixture, count: int) -> None:
+def _single(engine: sa.Engine, fixture: Fixture, start: int, count: int) -> None:
     factory = orm.sessionmaker(engine, expire_on_commit=False)
-    started = time.perf_counter()
-    for n in range(count):
+    for n in range(start, start + count):
         now = datetime.now(UTC)
         kind = "pre" if n % 2 == 0 else "post"
         with factory() as session:
@@ -302,31 +303,74 @@ def _record_single(engine: sa.Engine, fixture: Fixture, count: int) -> None:
                 _event(fixture, n, attempt.id, kind, now)
             )
             session.commit()
-    _line(
-        "record (single event)", count, time.perf_counter() - started, "1 tx per event"
-    )
 
 
-def _record_batched(
-    engine: sa.Engine, fixture: Fixture, count: int, batch: int
+def _batched(
+    engine: sa.Engine, fixture: Fixture, start: int, count: int, batch: int
 ) -> None:
     factory = orm.sessionmaker(engine, expire_on_commit=False)
-    started = time.perf_counter()
     done = 0
     while done < count:
         now = datetime.now(UTC)
         size = min(batch, count - done)
         with factory() as session:
-            attempts = [_attempt(fixture, done + i, "pre", now) for i in range(size)]
+            attempts = [
+                _attempt(fixture, start + done + i, "pre", now) for i in range(size)
+            ]
             session.add_all(attempts)
             session.flush()
             recorder = StatementRecorder(session, BASE, buffered=True)
             for i, attempt in enumerate(attempts):
-                recorder.publish(_event(fixture, done + i, attempt.id, "pre", now))
+                recorder.publish(
+                    _event(fixture, start + done + i, attempt.id, "pre", now)
+                )
             recorder.flush()
             session.commit()
         done += size
-    _line("record (batches)", count, time.perf_counter() - started, f"{batch} per tx")
+
+
+def _work(args: tuple[str, Fixture, str, int, int, int]) -> None:
+    db_url, fixture, mode, start, count, batch = args
+    engine = make_engine(db_url)
+    try:
+        if mode == "single":
+            _single(engine, fixture, start, count)
+        else:
+            _batched(engine, fixture, start, count, batch)
+    finally:
+        engine.dispose()
+
+
+def _record(
+    db_url: str, fixture: Fixture, mode: str, count: int, batch: int, writers: int
+) -> None:
+    """Record `count` events with `writers` processes (like web workers)."""
+    share = count // writers
+    jobs = [
+        (
+            db_url,
+            fixture,
+            mode,
+            10_000_000 * (w + 1) + (0 if mode == "single" else 5_000_000),
+            share,
+            batch,
+        )
+        for w in range(writers)
+    ]
+    started = time.perf_counter()
+    if writers == 1:
+        _work(jobs[0])
+    else:
+        with multiprocessing.get_context("fork").Pool(writers) as pool:
+            pool.map(_work, jobs)
+    label = "record (single event)" if mode == "single" else "record (batches)"
+    detail = "1 tx per event" if mode == "single" else f"{batch} per tx"
+    _line(
+        f"{label}",
+        share * writers,
+        time.perf_counter() - started,
+        f"{detail}, {writers} writer{'s' if writers > 1 else ''}",
+    )
 
 
 def _deliver(db_url: str, kek: str, lrs_port: int, workdir: Path) -> None:
@@ -373,6 +417,12 @@ def main() -> None:
     parser.add_argument("--batched", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument(
+        "--writers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="Also measure with this many writer processes (like web workers).",
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get("TIERPATH_BENCH_DATABASE_URL")
         or os.environ.get("TIERPATH_DATABASE_URL"),
@@ -407,7 +457,7 @@ def main() -> None:
                 f" {args.learners} learners; cpus={os.cpu_count()}",
                 flush=True,
             )
-            engine = sa.create_engine(db_url)
+            engine = make_engine(db_url)
             now = datetime.now(UTC)
             with orm.Session(engine, expire_on_commit=False) as session:
                 fixture = _build(
@@ -420,9 +470,10 @@ def main() -> None:
             started = time.perf_counter()
             _prefill(engine, fixture, args.stored, now)
             _line("prefill (bulk insert)", args.stored, time.perf_counter() - started)
-            _record_single(engine, fixture, args.single)
-            _record_batched(engine, fixture, args.batched, args.batch)
             engine.dispose()
+            for writers in sorted({1, args.writers}):
+                _record(db_url, fixture, "single", args.single, args.batch, writers)
+                _record(db_url, fixture, "batched", args.batched, args.batch, writers)
             _deliver(db_url, kek, port, workdir)
         finally:
             lrs.terminate()

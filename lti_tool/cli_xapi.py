@@ -24,8 +24,10 @@ def lrs_group() -> None:
 
 def register_xapi_commands(app: Flask) -> None:
     """Attach the `xapi` and `lrs` groups to the app's CLI."""
-    from lti_tool import cli_xapi_clients  # noqa: F401  (adds `xapi client …`)
-    from lti_tool import cli_xapi_deliver  # noqa: F401  (adds `xapi deliver`)
+    from lti_tool import (
+        cli_xapi_clients,  # noqa: F401  (adds `xapi client …`)
+        cli_xapi_deliver,  # noqa: F401  (adds `xapi deliver`)
+    )
 
     app.cli.add_command(xapi_group)
     app.cli.add_command(lrs_group)

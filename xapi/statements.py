@@ -33,6 +33,7 @@ from tincan import (
     StatementRef,
     Verb,
 )
+from tincan.version import Version
 
 from xapi.vocabulary import PROFILE, ActivityType, AttachmentUsage, Extension
 from xapi.vocabulary import Verb as V
@@ -64,10 +65,39 @@ class Learner:
         return _agent(self.home_page, self.name)
 
 
+class _Serialised:
+    """Mixin for tincan objects shared by many statements: serialised once.
+
+    tincan's `as_version` walks every object of a statement through checked
+    setters each time; for the learner, verb, program, tier and module, which
+    recur in every statement, that was half the cost of building one. The
+    dict returned is shared: nothing downstream mutates statement JSON.
+    """
+
+    def as_version(self, version: str = Version.latest) -> Any:
+        memo = self.__dict__.get("_serialised")
+        if memo is None or memo[0] != version:
+            memo = (version, super().as_version(version))  # type: ignore[misc]
+            object.__setattr__(self, "_serialised", memo)
+        return memo[1]
+
+
+class _SharedAgent(_Serialised, Agent):  # type: ignore[misc]
+    pass
+
+
+class _SharedActivity(_Serialised, Activity):  # type: ignore[misc]
+    pass
+
+
+class _SharedVerb(_Serialised, Verb):  # type: ignore[misc]
+    pass
+
+
 @functools.lru_cache(maxsize=8192)
 def _agent(home_page: str, name: str) -> Agent:
     """Agents recur (a learner's statements); built once, never mutated."""
-    return Agent(account=AgentAccount(home_page=home_page, name=name))
+    return _SharedAgent(account=AgentAccount(home_page=home_page, name=name))
 
 
 @dataclass(frozen=True)
@@ -151,17 +181,20 @@ def _activity(iri: str, kind: str, name: str, language: str) -> Activity:
     every statement, so they are built once. One-off activities (an evidence
     submission) use `_new_activity` and stay out of the cache.
     """
-    return _new_activity(iri, kind, name, language)
+    return _SharedActivity(
+        id=iri,
+        definition=ActivityDefinition(type=kind, name=LanguageMap({language: name})),
+    )
 
 
 @functools.lru_cache(maxsize=1)
 def _profile() -> Activity:
-    return Activity(id=PROFILE)
+    return _SharedActivity(id=PROFILE)
 
 
 @functools.lru_cache(maxsize=64)
 def _verb(iri: str) -> Verb:
-    return Verb(id=iri, display=LanguageMap({"en-US": V.DISPLAY[iri]}))
+    return _SharedVerb(id=iri, display=LanguageMap({"en-US": V.DISPLAY[iri]}))
 
 
 def _context(

@@ -105,6 +105,18 @@ def program_of(version: ProgramVersion) -> Program:
     return program
 
 
+def program_for(session: orm.Session, version_id: int, content_hash: str) -> Program:
+    """The parsed program of a version, reading its files only on a cache miss."""
+    with _CACHE_LOCK:
+        cached = _CACHE.get(content_hash)
+    if cached is not None:
+        return cached
+    version = session.get(ProgramVersion, version_id)
+    if version is None:
+        raise LookupError(f"program version {version_id} does not exist")
+    return program_of(version)
+
+
 def current_versions(session: orm.Session) -> list[ProgramVersion]:
     """Return the current version of every program, by title."""
     return list(

@@ -32,6 +32,7 @@ from lti_tool.db.models import (
     LrsTarget,
     OutboxEntry,
     Platform,
+    ProgramVersion,
     StoredStatement,
 )
 from lti_tool.domain.assessments import LearningGain
@@ -44,11 +45,26 @@ from lti_tool.domain.events import (
 )
 from lti_tool.domain.programs import Program
 from lti_tool.services.ports import DomainEvent
-from lti_tool.services.programs import program_of
+from lti_tool.services.programs import program_for
 from xapi import statements as build
 from xapi.identity import agent_key
 
 _log = logging.getLogger("lti_tool.xapi")
+
+_WITH_ENROLMENT = (
+    AssessmentAttempted,
+    ModuleCompleted,
+    RequirementSignedOff,
+    TierCompleted,
+    TierStarted,
+)
+
+
+@dataclass(frozen=True)
+class _Enrolled:
+    id: str
+    person_id: int
+    tier_id: str
 
 
 @dataclass(frozen=True)
@@ -88,9 +104,13 @@ def store_statements(
     session: orm.Session,
     statements: Sequence[NewStatement],
     stored: datetime,
-    target_ids: Sequence[int],
 ) -> None:
-    """Insert statements and their outbox rows (flush only; the caller commits)."""
+    """Insert statements and their outbox rows (flush only; the caller commits).
+
+    Two statements whatever the batch size: the statements, then one
+    INSERT … SELECT queueing them for every enabled LRS target (a paused
+    target still gets its rows: they wait for it).
+    """
     if not statements:
         return
     rows = []
@@ -115,30 +135,43 @@ def store_statements(
                 "payload": payload,
             }
         )
-    session.execute(_insert(session, StoredStatement), rows)
-    if target_ids:
-        session.execute(
-            _insert(session, OutboxEntry),
-            [
-                {
-                    "statement_id": row["id"],
-                    "target_id": target_id,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": stored,
-                    "created_at": stored,
-                }
-                for row in rows
-                for target_id in target_ids
-            ],
+    session.execute(_insert(session, StoredStatement.__table__), rows)
+    queue = (
+        sa.select(
+            StoredStatement.id,
+            LrsTarget.id,
+            sa.literal("pending"),
+            sa.literal(0),
+            sa.literal(stored, OutboxEntry.next_attempt_at.type),
+            sa.literal(stored, OutboxEntry.created_at.type),
         )
+        # every new statement, for every enabled target
+        .select_from(sa.join(StoredStatement, LrsTarget, sa.true()))
+        .where(
+            StoredStatement.id.in_([row["id"] for row in rows]),
+            LrsTarget.enabled.is_(True),
+        )
+    )
+    session.execute(
+        _insert(session, OutboxEntry.__table__).from_select(
+            [
+                "statement_id",
+                "target_id",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
+            queue,
+        )
+    )
 
 
 class StatementRecorder:
     """EventSink that records the statement of each learning event it receives.
 
-    One instance serves one unit of work (it caches the learner's LMS account,
-    the enrolments' programs and the LRS targets for that transaction).
+    One instance serves one unit of work (it caches the learners' LMS accounts
+    and the enrolments' programs for that transaction).
     `buffered=True` keeps statements until `flush()` so a batch job writes
     them with one multi-row insert; the default writes each at once.
     """
@@ -149,41 +182,42 @@ class StatementRecorder:
         self._session = session
         self._base = activity_base.rstrip("/")
         self._buffered = buffered
-        self._pending: list[NewStatement] = []
-        self._pending_at: datetime | None = None
+        self._pending: list[DomainEvent] = []
         self._learners: dict[int, build.Learner] = {}
         self._signers: dict[int, build.Learner] = {}
-        self._targets: list[int] | None = None
+        self._contexts: dict[str, tuple[_Enrolled, Program, build.ProgramContext]] = {}
 
     # -- EventSink ------------------------------------------------------------
 
     def publish(self, event: DomainEvent) -> None:
-        statement = self._statement(event)
-        if statement is None:
-            return
         if self._buffered:
-            self._pending.append(statement)
-            self._pending_at = event.occurred_at
+            self._pending.append(event)
             return
-        store_statements(
-            self._session, [statement], event.occurred_at, self._target_ids()
-        )
+        statement = self._statement(event)
+        if statement is not None:
+            store_statements(self._session, [statement], event.occurred_at)
 
     def flush(self) -> int:
-        """Write buffered statements; return how many."""
-        pending, self._pending = self._pending, []
-        if pending and self._pending_at is not None:
-            store_statements(
-                self._session, pending, self._pending_at, self._target_ids()
-            )
-        return len(pending)
+        """Build and write the buffered events' statements; return how many.
+
+        The enrolments and LMS accounts they need are fetched with one query
+        each, not one per event.
+        """
+        events, self._pending = self._pending, []
+        if not events:
+            return 0
+        self._prefetch(events)
+        statements = [s for s in map(self._statement, events) if s is not None]
+        store_statements(self._session, statements, events[-1].occurred_at)
+        return len(statements)
+
+    def _prefetch(self, events: Sequence[DomainEvent]) -> None:
+        wanted = {e.enrolment_id for e in events if isinstance(e, _WITH_ENROLMENT)}
+        missing = sorted(wanted - set(self._contexts))
+        for start in range(0, len(missing), 500):
+            self._load_contexts(missing[start : start + 500])
 
     # -- building -------------------------------------------------------------
-
-    def _target_ids(self) -> list[int]:
-        if self._targets is None:
-            self._targets = active_target_ids(self._session)
-        return self._targets
 
     def _statement(self, event: DomainEvent) -> NewStatement | None:
         if isinstance(event, AssessmentAttempted):
@@ -286,25 +320,70 @@ class StatementRecorder:
 
     def _context(
         self, enrolment_id: str
-    ) -> tuple[Enrolment, Program, build.ProgramContext]:
-        enrolment = self._session.get(Enrolment, enrolment_id)
-        if enrolment is None:
-            raise LookupError(f"enrolment {enrolment_id} is not in this transaction")
-        program = program_of(enrolment.program_version)
-        tier = program.tier(enrolment.tier_id)
-        return (
-            enrolment,
-            program,
-            build.ProgramContext(
-                base=self._base,
-                registration=enrolment.id,
-                program_id=program.id,
-                program_title=program.title,
-                program_version=program.version,
-                tier_id=tier.id,
-                tier_title=tier.title,
-            ),
+    ) -> tuple[_Enrolled, Program, build.ProgramContext]:
+        """The enrolment's program, xAPI context and learner (cached per unit of work)."""
+        if enrolment_id not in self._contexts:
+            self._load_contexts([enrolment_id])
+        try:
+            return self._contexts[enrolment_id]
+        except KeyError:
+            raise LookupError(
+                f"enrolment {enrolment_id} is not in this transaction"
+            ) from None
+
+    def _load_contexts(self, enrolment_ids: Sequence[str]) -> None:
+        """One query for the enrolments, their program versions and learner accounts."""
+        latest_user = (
+            sa.select(LmsUser.id)
+            .where(LmsUser.person_id == Enrolment.person_id)
+            .order_by(LmsUser.last_launch_at.desc(), LmsUser.id.desc())
+            .limit(1)
+            .correlate(Enrolment)
+            .scalar_subquery()
         )
+        rows = self._session.execute(
+            sa.select(
+                Enrolment.id,
+                Enrolment.person_id,
+                Enrolment.tier_id,
+                Enrolment.program_version_id,
+                ProgramVersion.content_hash,
+                Platform.issuer,
+                LmsUser.sub,
+            )
+            .join(ProgramVersion, ProgramVersion.id == Enrolment.program_version_id)
+            .outerjoin(LmsUser, LmsUser.id == latest_user)
+            .outerjoin(Platform, Platform.id == LmsUser.platform_id)
+            .where(Enrolment.id.in_(enrolment_ids))
+        ).all()
+        for row in rows:
+            if row.person_id not in self._learners:
+                self._learners[row.person_id] = (
+                    build.Learner(home_page=row.issuer, name=row.sub)
+                    if row.sub is not None
+                    else self._fallback(row.person_id)
+                )
+            program = program_for(
+                self._session, row.program_version_id, row.content_hash
+            )
+            tier = program.tier(row.tier_id)
+            self._contexts[row.id] = (
+                _Enrolled(row.id, row.person_id, row.tier_id),
+                program,
+                build.ProgramContext(
+                    base=self._base,
+                    registration=row.id,
+                    program_id=program.id,
+                    program_title=program.title,
+                    program_version=program.version,
+                    tier_id=tier.id,
+                    tier_title=tier.title,
+                ),
+            )
+
+    def _fallback(self, person_id: int) -> build.Learner:
+        """A person who never launched from an LMS: tierpath's own pseudonymous account."""
+        return build.Learner(home_page=self._base, name=f"person-{person_id}")
 
     def _learner(self, person_id: int) -> build.Learner:
         """The person's LMS account (the one they launched from last), pseudonymous."""
@@ -318,9 +397,7 @@ class StatementRecorder:
                 .limit(1)
             ).first()
             if row is None:
-                learner = build.Learner(
-                    home_page=self._base, name=f"person-{person_id}"
-                )
+                learner = self._fallback(person_id)
             else:
                 learner = build.Learner(home_page=row.issuer, name=row.sub)
             self._learners[person_id] = learner

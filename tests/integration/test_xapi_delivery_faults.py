@@ -29,7 +29,6 @@ from lti_tool.runtime import runtime
 from lti_tool.services import xapi_outbox
 from lti_tool.services.xapi_recorder import (
     NewStatement,
-    active_target_ids,
     store_statements,
 )
 from lti_tool.xapi_delivery import build_deliverer
@@ -105,7 +104,6 @@ def record(app: Flask, count: int) -> list[str]:
             session,
             [NewStatement(s, f"test:{n}", None) for n, s in enumerate(items)],
             rt.clock(),
-            active_target_ids(session),
         )
         session.commit()
     return [s["id"] for s in items]

@@ -15,7 +15,6 @@ from lti_tool.runtime import runtime
 from lti_tool.services import xapi_outbox
 from lti_tool.services.xapi_recorder import (
     NewStatement,
-    active_target_ids,
     store_statements,
 )
 from tests.conftest import FakeClock
@@ -62,7 +61,6 @@ def record(app: Flask, count: int, start: int = 0) -> None:
                 for n in range(start, start + count)
             ],
             rt.clock(),
-            active_target_ids(session),
         )
         session.commit()
 
