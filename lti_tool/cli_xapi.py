@@ -7,7 +7,9 @@ import os
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from sqlalchemy import orm
 
+from lti_tool.db.models import LrsTarget
 from lti_tool.runtime import runtime
 from lti_tool.services import xapi_outbox as outbox
 
@@ -51,6 +53,13 @@ def _password(password_env: str | None) -> str:
     if not isinstance(value, str) or not value:
         raise click.ClickException("the LRS secret (password) is required")
     return value
+
+
+def _find(session: orm.Session, name: str) -> LrsTarget:
+    try:
+        return outbox.find_target(session, name)
+    except outbox.TargetError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @lrs_group.command("add")
@@ -178,10 +187,7 @@ def lrs_resend(name: str) -> None:
     """Queue an LRS's dead letters again."""
     rt = runtime()
     with rt.session_factory() as session:
-        try:
-            target = outbox.find_target(session, name)
-        except outbox.TargetError as exc:
-            raise click.ClickException(str(exc)) from exc
+        target = _find(session, name)
         count = outbox.resend_dead(session, rt.clock(), target_id=target.id)
         session.commit()
         click.echo(f"{count} dead letters queued again for {name}")
@@ -194,10 +200,6 @@ def lrs_remove(name: str) -> None:
     """Disconnect an LRS (its queue goes; recorded statements stay)."""
     rt = runtime()
     with rt.session_factory() as session:
-        try:
-            target = outbox.find_target(session, name)
-        except outbox.TargetError as exc:
-            raise click.ClickException(str(exc)) from exc
-        session.delete(target)
+        session.delete(_find(session, name))
         session.commit()
         click.echo(f"removed: {name}")

@@ -77,3 +77,5 @@ class Extension:
     RUBRIC_SCORES: Final = f"{TIERPATH}/extensions/rubric-scores"
     CREDENTIAL_ID: Final = f"{TIERPATH}/extensions/credential-id"
     REASON_SOURCE: Final = f"{TIERPATH}/extensions/reason-source"
+    # In GET /xapi/about (Communication 2.8 `extensions`): the profile tierpath follows.
+    ABOUT_PROFILE: Final = f"{TIERPATH}/extensions/profile"

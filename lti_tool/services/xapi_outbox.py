@@ -24,6 +24,7 @@ from sqlalchemy import orm
 
 from lti_tool.db.models import LrsTarget, OutboxEntry, StoredStatement
 from lti_tool.keys import KeyEncryptor
+from lti_tool.services.xapi_recorder import queue_statements
 from xapi.outbox import AttachmentPart, OutboxItem, Target
 
 _log = logging.getLogger("lti_tool.xapi")
@@ -282,33 +283,7 @@ def add_target(
 
 def queue_history(session: orm.Session, target_id: int, now: datetime) -> int:
     """Queue every stored statement not yet queued for the target."""
-    already = sa.select(OutboxEntry.statement_id).where(
-        OutboxEntry.target_id == target_id
-    )
-    source = sa.select(
-        StoredStatement.id,
-        sa.literal(target_id),
-        sa.literal(PENDING),
-        sa.literal(0),
-        sa.literal(now, OutboxEntry.next_attempt_at.type),
-        sa.literal(now, OutboxEntry.created_at.type),
-    ).where(StoredStatement.id.not_in(already))
-    queued = session.scalars(
-        sa.insert(OutboxEntry)
-        .from_select(
-            [
-                "statement_id",
-                "target_id",
-                "status",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-            ],
-            source,
-        )
-        .returning(OutboxEntry.id)
-    ).all()
-    return len(queued)
+    return queue_statements(session, sa.true(), LrsTarget.id == target_id, now)
 
 
 def find_target(session: orm.Session, name: str) -> LrsTarget:

@@ -136,23 +136,38 @@ def store_statements(
             }
         )
     session.execute(_insert(session, StoredStatement.__table__), rows)
-    queue = (
+    queue_statements(
+        session,
+        StoredStatement.id.in_([row["id"] for row in rows]),
+        LrsTarget.enabled.is_(True),
+        stored,
+    )
+
+
+def queue_statements(
+    session: orm.Session,
+    statements: sa.ColumnElement[bool],
+    targets: sa.ColumnElement[bool],
+    now: datetime,
+) -> int:
+    """Queue every matching statement for every matching target, in one INSERT … SELECT.
+
+    Pairs already queued (in any state) are left alone. Returns how many
+    outbox rows were added.
+    """
+    pairs = (
         sa.select(
             StoredStatement.id,
             LrsTarget.id,
             sa.literal("pending"),
             sa.literal(0),
-            sa.literal(stored, OutboxEntry.next_attempt_at.type),
-            sa.literal(stored, OutboxEntry.created_at.type),
+            sa.literal(now, OutboxEntry.next_attempt_at.type),
+            sa.literal(now, OutboxEntry.created_at.type),
         )
-        # every new statement, for every enabled target
         .select_from(sa.join(StoredStatement, LrsTarget, sa.true()))
-        .where(
-            StoredStatement.id.in_([row["id"] for row in rows]),
-            LrsTarget.enabled.is_(True),
-        )
+        .where(statements, targets)
     )
-    session.execute(
+    added = session.execute(
         _insert(session, OutboxEntry.__table__).from_select(
             [
                 "statement_id",
@@ -162,9 +177,10 @@ def store_statements(
                 "next_attempt_at",
                 "created_at",
             ],
-            queue,
+            pairs,
         )
     )
+    return int(added.rowcount or 0)  # type: ignore[attr-defined]
 
 
 class StatementRecorder:

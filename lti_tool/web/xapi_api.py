@@ -40,13 +40,13 @@ from xapi.query import (
     parse_statement_query,
     single_values,
 )
-from xapi.vocabulary import PROFILE, TIERPATH
+from xapi.vocabulary import PROFILE, Extension
 
 bp = Blueprint("xapi_api", __name__, url_prefix="/xapi")
 
 API_VERSION = "1.0.3"
 REALM = "tierpath xAPI"
-PROFILE_EXTENSION = f"{TIERPATH}/extensions/profile"
+PROFILE_EXTENSION = Extension.ABOUT_PROFILE
 _SUPPORTED_VERSION = re.compile(r"(1\.0|2\.0)(\.[0-9]+)?")
 
 

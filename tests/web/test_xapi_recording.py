@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from ralph.models.xapi.base.statements import BaseXapiStatement
+from sqlalchemy import orm
 
 from lti_tool.db.models import (
     Attempt,
@@ -201,6 +202,43 @@ def test_connecting_an_lrs_later_queues_the_history(
         assert xapi_outbox.queue_history(session, target.id, rt.clock()) == 0
 
 
+def open_pre_test(
+    app: Flask,
+    client: FlaskClient,
+    platform: SimulatedPlatform,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    """A launched, enrolled learner with an open (unsubmitted) pre-test attempt."""
+    install_program(app, tmp_path, small_program())
+    add_person(app, months=14, review=2.6, email="ana.morales@example.com")
+    launch(client, platform, clock, roles=LEARNER)
+    enrolment = only_enrolment(app)
+    page = client.get(
+        f"/learner/enrolments/{enrolment.id}/modules/basics/pre"
+        f"?launch={launch_id(client)}"
+    )
+    assert page.status_code == 200
+
+
+def submit_in(app: Flask, session: orm.Session, answers: dict[str, list[str]]) -> None:
+    """Submit the open attempt through the service, in `session`'s unit of work."""
+    attempt = session.scalar(sa.select(Attempt))
+    assert attempt is not None
+    enrolment = session.get(Enrolment, attempt.enrolment_id)
+    assert enrolment is not None
+    learner = session.get(Person, enrolment.person_id)
+    assert learner is not None
+    rt = runtime(app)
+    submit_attempt(
+        session, attempt, enrolment, learner, answers, rt.clock(), rt.sink_for(session)
+    )
+
+
+def count(session: orm.Session, model: type[object]) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+
+
 def test_a_rolled_back_submission_leaves_no_statement(
     app: Flask,
     client: FlaskClient,
@@ -209,46 +247,33 @@ def test_a_rolled_back_submission_leaves_no_statement(
     tmp_path: Path,
 ) -> None:
     connect_lrs(app)
-    install_program(app, tmp_path, small_program())
-    add_person(app, months=14, review=2.6, email="ana.morales@example.com")
-    launch(client, platform, clock, roles=LEARNER)
-    enrolment = only_enrolment(app)
-    lid = launch_id(client)
-    page = client.get(
-        f"/learner/enrolments/{enrolment.id}/modules/basics/pre?launch={lid}"
-    )
-    assert page.status_code == 200
+    open_pre_test(app, client, platform, clock, tmp_path)
     before = len(statements(app))
-    rt = runtime(app)
-    with rt.session_factory() as session:
-        attempt = session.scalar(sa.select(Attempt))
-        stored_enrolment = session.get(Enrolment, enrolment.id)
-        assert attempt is not None
-        assert stored_enrolment is not None
-        person = stored_enrolment.person_id
-        learner = session.get(Person, person)
-        assert learner is not None
-        submit_attempt(
-            session,
-            attempt,
-            stored_enrolment,
-            learner,
-            {},
-            rt.clock(),
-            rt.sink_for(session),
-        )
+    with runtime(app).session_factory() as session:
+        submit_in(app, session, {})
         session.flush()
-        assert (
-            session.scalar(sa.select(sa.func.count()).select_from(StoredStatement))
-            == before + 1
-        )
+        assert count(session, StoredStatement) == before + 1
+        assert count(session, OutboxEntry) == before + 1
         session.rollback()  # e.g. the request failed after scoring
     assert len(statements(app)) == before
-    with rt.session_factory() as session:
-        assert (
-            session.scalar(sa.select(sa.func.count()).select_from(OutboxEntry))
-            == before
-        )
+    with runtime(app).session_factory() as session:
+        assert count(session, OutboxEntry) == before
+
+
+def test_a_refused_submission_records_nothing(
+    app: Flask,
+    client: FlaskClient,
+    platform: SimulatedPlatform,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    open_pre_test(app, client, platform, clock, tmp_path)
+    before = len(statements(app))
+    with runtime(app).session_factory() as session:
+        with pytest.raises(AttemptRefused):
+            submit_in(app, session, {"no-such-item": ["a"]})
+        session.rollback()
+    assert len(statements(app)) == before
 
 
 def test_recording_the_same_fact_twice_keeps_one_statement(
@@ -275,39 +300,3 @@ def test_recording_the_same_fact_twice_keeps_one_statement(
     assert len(statements(app)) == 7
     with rt.session_factory() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(OutboxEntry)) == 7
-
-
-def test_a_refused_submission_records_nothing(
-    app: Flask,
-    client: FlaskClient,
-    platform: SimulatedPlatform,
-    clock: FakeClock,
-    tmp_path: Path,
-) -> None:
-    install_program(app, tmp_path, small_program())
-    add_person(app, months=14, review=2.6, email="ana.morales@example.com")
-    launch(client, platform, clock, roles=LEARNER)
-    enrolment = only_enrolment(app)
-    lid = launch_id(client)
-    client.get(f"/learner/enrolments/{enrolment.id}/modules/basics/pre?launch={lid}")
-    before = len(statements(app))
-    rt = runtime(app)
-    with rt.session_factory() as session:
-        attempt = session.scalar(sa.select(Attempt))
-        stored_enrolment = session.get(Enrolment, enrolment.id)
-        assert attempt is not None
-        assert stored_enrolment is not None
-        learner = session.get(Person, stored_enrolment.person_id)
-        assert learner is not None
-        with pytest.raises(AttemptRefused):
-            submit_attempt(
-                session,
-                attempt,
-                stored_enrolment,
-                learner,
-                {"no-such-item": ["a"]},
-                rt.clock(),
-                rt.sink_for(session),
-            )
-        session.rollback()
-    assert len(statements(app)) == before
