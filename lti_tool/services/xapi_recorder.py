@@ -16,6 +16,7 @@ statement.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql, sqlite
 
+from lti_tool.db.base import Model
 from lti_tool.db.models import (
     Attempt,
     Enrolment,
@@ -60,11 +62,43 @@ _WITH_ENROLMENT = (
 )
 
 
+class _SharedContexts:
+    """Process-wide: an enrolment's program context and learner account.
+
+    An enrolment's person, tier and program version never change and its id is
+    a random UUID, so what its statements need is looked up once per process,
+    not once per event. The learner account is fixed with it: every statement
+    of one registration names the same actor.
+    """
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str], tuple[_Context, build.Learner]] = {}
+
+    def get(self, key: tuple[str, str]) -> tuple[_Context, build.Learner] | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: tuple[str, str], value: tuple[_Context, build.Learner]) -> None:
+        with self._lock:
+            if len(self._items) >= self.LIMIT:
+                self._items.clear()
+            self._items[key] = value
+
+
 @dataclass(frozen=True)
 class _Enrolled:
     id: str
     person_id: int
     tier_id: str
+
+
+_STATEMENTS = Model.metadata.tables["xapi_statement"]
+_OUTBOX = Model.metadata.tables["xapi_outbox"]
+_Context = tuple[_Enrolled, Program, build.ProgramContext]
+_ENROLMENTS = _SharedContexts()
 
 
 @dataclass(frozen=True)
@@ -135,12 +169,58 @@ def store_statements(
                 "payload": payload,
             }
         )
-    session.execute(_insert(session, StoredStatement.__table__), rows)
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip: the inserted ids feed the outbox insert (a CTE).
+        for start in range(0, len(rows), 500):
+            _store_and_queue_pg(session, rows[start : start + 500], stored)
+        return
+    session.execute(_insert(session, _STATEMENTS), rows)
     queue_statements(
         session,
         StoredStatement.id.in_([row["id"] for row in rows]),
         LrsTarget.enabled.is_(True),
         stored,
+    )
+
+
+_OUTBOX_COLUMNS = (
+    "statement_id",
+    "target_id",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+
+
+def _pairs(statement_ids: Any, now: datetime) -> sa.Select[Any]:
+    """(statement, target) outbox rows: each statement id for each matching target."""
+    return sa.select(
+        statement_ids,
+        LrsTarget.id,
+        sa.literal("pending"),
+        sa.literal(0),
+        sa.literal(now, OutboxEntry.next_attempt_at.type),
+        sa.literal(now, OutboxEntry.created_at.type),
+    ).select_from(sa.join(statement_ids.table, LrsTarget, sa.true()))
+
+
+def _store_and_queue_pg(
+    session: orm.Session, rows: list[dict[str, Any]], stored: datetime
+) -> None:
+    new = (
+        postgresql.insert(_STATEMENTS)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(_STATEMENTS.c.id)
+        .cte("new_statements")
+    )
+    session.execute(
+        postgresql.insert(_OUTBOX)
+        .from_select(
+            _OUTBOX_COLUMNS, _pairs(new.c.id, stored).where(LrsTarget.enabled.is_(True))
+        )
+        .on_conflict_do_nothing()
     )
 
 
@@ -155,32 +235,11 @@ def queue_statements(
     Pairs already queued (in any state) are left alone. Returns how many
     outbox rows were added.
     """
-    pairs = (
-        sa.select(
-            StoredStatement.id,
-            LrsTarget.id,
-            sa.literal("pending"),
-            sa.literal(0),
-            sa.literal(now, OutboxEntry.next_attempt_at.type),
-            sa.literal(now, OutboxEntry.created_at.type),
-        )
-        .select_from(sa.join(StoredStatement, LrsTarget, sa.true()))
-        .where(statements, targets)
-    )
-    added = session.execute(
-        _insert(session, OutboxEntry.__table__).from_select(
-            [
-                "statement_id",
-                "target_id",
-                "status",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-            ],
-            pairs,
-        )
-    )
-    return int(added.rowcount or 0)  # type: ignore[attr-defined]
+    pairs = _pairs(_STATEMENTS.c.id, now).where(statements, targets)
+    insert = _insert(session, _OUTBOX).from_select(_OUTBOX_COLUMNS, pairs)
+    # rowcount of INSERT … SELECT … ON CONFLICT is not reliable across drivers
+    # (psycopg reports -1): count the ids it returns.
+    return len(session.execute(insert.returning(_OUTBOX.c.id)).all())
 
 
 class StatementRecorder:
@@ -229,6 +288,11 @@ class StatementRecorder:
 
     def _prefetch(self, events: Sequence[DomainEvent]) -> None:
         wanted = {e.enrolment_id for e in events if isinstance(e, _WITH_ENROLMENT)}
+        for enrolment_id in wanted - set(self._contexts):
+            shared = _ENROLMENTS.get((self._base, enrolment_id))
+            if shared is not None:
+                self._contexts[enrolment_id] = shared[0]
+                self._learners.setdefault(shared[0][0].person_id, shared[1])
         missing = sorted(wanted - set(self._contexts))
         for start in range(0, len(missing), 500):
             self._load_contexts(missing[start : start + 500])
@@ -339,7 +403,12 @@ class StatementRecorder:
     ) -> tuple[_Enrolled, Program, build.ProgramContext]:
         """The enrolment's program, xAPI context and learner (cached per unit of work)."""
         if enrolment_id not in self._contexts:
-            self._load_contexts([enrolment_id])
+            shared = _ENROLMENTS.get((self._base, enrolment_id))
+            if shared is not None:
+                self._contexts[enrolment_id] = shared[0]
+                self._learners.setdefault(shared[0][0].person_id, shared[1])
+            else:
+                self._load_contexts([enrolment_id])
         try:
             return self._contexts[enrolment_id]
         except KeyError:
@@ -395,6 +464,10 @@ class StatementRecorder:
                     tier_id=tier.id,
                     tier_title=tier.title,
                 ),
+            )
+            _ENROLMENTS.put(
+                (self._base, row.id),
+                (self._contexts[row.id], self._learners[row.person_id]),
             )
 
     def _fallback(self, person_id: int) -> build.Learner:
