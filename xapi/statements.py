@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -197,14 +198,33 @@ def _verb(iri: str) -> Verb:
     return _SharedVerb(id=iri, display=LanguageMap({"en-US": V.DISPLAY[iri]}))
 
 
-def _context(
-    ctx: ProgramContext,
-    parent: Activity,
-    *,
-    extensions: dict[str, Any] | None = None,
-    statement_ref: str | None = None,
-    instructor: Learner | None = None,
-) -> Context:
+class _SharedContextActivities(_Serialised, ContextActivities):  # type: ignore[misc]
+    pass
+
+
+_CONTEXT_ACTIVITIES: dict[tuple[Any, ...], tuple[Activity, ContextActivities]] = {}
+_CONTEXT_ACTIVITIES_LOCK = threading.Lock()
+
+
+def _context_activities(ctx: ProgramContext, parent: Activity) -> ContextActivities:
+    """parent / grouping (program, tier) / category (profile), shared per place.
+
+    Every pre-test of one module sits in the same place, whoever takes it, so
+    the tincan object is built and serialised once. Keyed by the parent
+    object's identity (the value keeps it alive); one-off parents just miss.
+    """
+    key = (
+        ctx.program_iri(),
+        ctx.program_title,
+        ctx.tier_iri(),
+        ctx.tier_title,
+        ctx.language,
+        id(parent),
+    )
+    with _CONTEXT_ACTIVITIES_LOCK:
+        cached = _CONTEXT_ACTIVITIES.get(key)
+    if cached is not None and cached[0] is parent:
+        return cached[1]
     grouping = [
         _activity(
             ctx.program_iri(), ActivityType.PROGRAM, ctx.program_title, ctx.language
@@ -214,16 +234,48 @@ def _context(
         grouping.append(
             _activity(ctx.tier_iri(), ActivityType.TIER, ctx.tier_title, ctx.language)
         )
+    activities = _SharedContextActivities(
+        parent=[parent], grouping=grouping, category=[_profile()]
+    )
+    with _CONTEXT_ACTIVITIES_LOCK:
+        if len(_CONTEXT_ACTIVITIES) >= 4096:
+            _CONTEXT_ACTIVITIES.clear()
+        _CONTEXT_ACTIVITIES[key] = (parent, activities)
+    return activities
+
+
+class _SharedExtensions(_Serialised, Extensions):  # type: ignore[misc]
+    pass
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_extensions(items: tuple[tuple[str, Any], ...]) -> Extensions:
+    return _SharedExtensions(dict(items))
+
+
+def _context_extensions(values: dict[str, Any]) -> Extensions:
+    """Context extensions recur (program version, test phase and form): shared when plain."""
+    if all(
+        isinstance(v, str | int) and not isinstance(v, bool) for v in values.values()
+    ):
+        return _shared_extensions(tuple(sorted(values.items())))
+    return Extensions(values)
+
+
+def _context(
+    ctx: ProgramContext,
+    parent: Activity,
+    *,
+    extensions: dict[str, Any] | None = None,
+    statement_ref: str | None = None,
+    instructor: Learner | None = None,
+) -> Context:
     context = Context(
         registration=uuid.UUID(ctx.registration),
         platform=ctx.platform,
         language=ctx.language,
-        context_activities=ContextActivities(
-            parent=[parent],
-            grouping=grouping,
-            category=[_profile()],
-        ),
-        extensions=Extensions(
+        context_activities=_context_activities(ctx, parent),
+        extensions=_context_extensions(
             {Extension.PROGRAM_VERSION: ctx.program_version, **(extensions or {})}
         ),
     )
