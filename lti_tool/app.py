@@ -52,7 +52,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     settings = load_settings(app.config, Path(app.instance_path))
     app.config["SECRET_KEY"] = settings.secret_key
-    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    # Evidence forms carry up to 5 files; everything else is small.
+    app.config["MAX_CONTENT_LENGTH"] = (5 * settings.evidence.max_file_mb + 1) * 2**20
+    app.config["MAX_FORM_MEMORY_SIZE"] = 2**20
     logging.getLogger("lti_tool").setLevel(settings.log_level)
     if settings.database_url.startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -76,6 +78,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(close_db)
     if settings.xapi.deliver_in_process:
         _start_deliverer_on_first_request(app)
+    if settings.ags.deliver_in_process:
+        _start_poster_on_first_request(app)
     _register_blueprints(app)
     _register_security_headers(app)
     from lti_tool.cli import register_commands
@@ -100,13 +104,29 @@ def _start_deliverer_on_first_request(app: Flask) -> None:
         deliverer.start()
 
 
+def _start_poster_on_first_request(app: Flask) -> None:
+    """Run the gradebook poster in this process (TIERPATH_AGS_DELIVER_IN_PROCESS)."""
+    from lti_tool.ags_delivery import BackgroundPoster
+
+    rt = app.extensions["tierpath"]
+    poster = BackgroundPoster(rt, rt.tokens)
+    app.extensions["tierpath.poster"] = poster
+
+    @app.before_request
+    def _ensure_poster() -> None:
+        poster.start()
+
+
 def _register_blueprints(app: Flask) -> None:
     from lti_tool.lti.blueprint import bp as lti_bp
     from lti_tool.web.admin import bp as admin_bp
     from lti_tool.web.errors import register_error_handlers
+    from lti_tool.web.gradebook_admin import bp as gradebook_admin_bp
+    from lti_tool.web.grading import bp as grading_bp
     from lti_tool.web.instructor import bp as instructor
     from lti_tool.web.learner import bp as learner
     from lti_tool.web.pages import bp as pages_bp
+    from lti_tool.web.rotations import bp as rotations_bp
     from lti_tool.web.xapi_admin import bp as xapi_admin_bp
     from lti_tool.web.xapi_api import bp as xapi_api_bp
 
@@ -114,6 +134,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages_bp)
     app.register_blueprint(learner)
     app.register_blueprint(instructor)
+    app.register_blueprint(rotations_bp)
+    app.register_blueprint(grading_bp)
+    app.register_blueprint(gradebook_admin_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(xapi_api_bp)
     app.register_blueprint(xapi_admin_bp)

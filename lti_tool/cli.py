@@ -29,6 +29,9 @@ def register_commands(app: Flask) -> None:
     from lti_tool.cli_xapi import register_xapi_commands
 
     register_xapi_commands(app)
+    from lti_tool.cli_ags import register_ags_commands
+
+    register_ags_commands(app)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")

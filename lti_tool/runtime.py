@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, request
@@ -13,9 +15,14 @@ from sqlalchemy import orm
 from lti_tool.db.base import utcnow
 from lti_tool.http import TimeoutSession
 from lti_tool.keys import KeyEncryptor
+from lti_tool.lti.advantage import TokenCache
 from lti_tool.lti.keyset import PlatformKeySets
-from lti_tool.services.ports import EventSink, FanOutSink, LoggingEventSink
+from lti_tool.services.ports import BlobStore, EventSink, FanOutSink, LoggingEventSink
 from lti_tool.settings import Settings
+from lti_tool.storage.local_blobs import LocalBlobStore
+
+if TYPE_CHECKING:
+    from lti_tool.db.models import Launch
 
 Clock = Callable[[], datetime]
 
@@ -32,6 +39,8 @@ class Runtime:
     keysets: PlatformKeySets
     clock: Clock
     events: EventSink
+    blobs: BlobStore
+    tokens: TokenCache
 
     @classmethod
     def build(
@@ -40,6 +49,7 @@ class Runtime:
         engine: sa.Engine,
         clock: Clock | None = None,
         events: EventSink | None = None,
+        blobs: BlobStore | None = None,
     ) -> Runtime:
         session_factory = orm.sessionmaker(bind=engine, expire_on_commit=False)
         http = TimeoutSession(settings.http_timeout)
@@ -52,6 +62,8 @@ class Runtime:
             keysets=PlatformKeySets(session_factory, http, settings),
             clock=clock or utcnow,
             events=events or LoggingEventSink(),
+            blobs=blobs or LocalBlobStore(Path(settings.evidence.folder)),
+            tokens=TokenCache(),
         )
 
     def activity_base(self) -> str:
@@ -67,11 +79,32 @@ class Runtime:
             return request.host_url.rstrip("/")
         return "http://localhost"
 
-    def sink_for(self, session: orm.Session) -> EventSink:
-        """The event sink of one unit of work: the statement writer, then `events`."""
+    def tool_base(self) -> str:
+        """The tool's public origin: configured, else the request's (localhost outside one)."""
+        if self.settings.base_url:
+            return self.settings.base_url.rstrip("/")
+        if has_request_context():
+            return request.host_url.rstrip("/")
+        return "http://localhost"
+
+    def sink_for(self, session: orm.Session, launch: Launch | None = None) -> EventSink:
+        """The event sink of one unit of work.
+
+        The statement writer; with a launch whose LMS offers grade passback,
+        the gradebook queue for that course; then the app's `events`.
+        """
+        from lti_tool.services.score_passback import GradebookTarget, PassbackQueue
         from lti_tool.services.xapi_recorder import StatementRecorder
 
-        return FanOutSink(StatementRecorder(session, self.activity_base()), self.events)
+        sinks: list[EventSink] = [StatementRecorder(session, self.activity_base())]
+        if launch is not None:
+            target = GradebookTarget.from_claims(launch.platform_id, launch.claims)
+            if target is not None:
+                sinks.append(
+                    PassbackQueue(session, target, f"{self.tool_base()}/grading/review")
+                )
+        sinks.append(self.events)
+        return FanOutSink(*sinks)
 
 
 def runtime(app: Flask | None = None) -> Runtime:

@@ -50,6 +50,26 @@ class XapiSettings:
 
 
 @dataclass(frozen=True)
+class AgsSettings:
+    """Posting scores to LMS gradebooks (seconds where timed)."""
+
+    deliver_in_process: bool  # run a background poster inside the web app (demo)
+    poll_interval: float
+    lease: int
+    retry_base: float
+    retry_cap: float
+    give_up_after: int  # a score still failing this long after it was queued goes dead
+
+
+@dataclass(frozen=True)
+class EvidenceSettings:
+    """Job-rotation evidence uploads."""
+
+    folder: str  # blob store root (default <instance>/evidence)
+    max_file_mb: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the application reads from configuration, checked once."""
 
@@ -70,6 +90,8 @@ class Settings:
     log_level: str
     testing: bool
     xapi: XapiSettings
+    ags: AgsSettings
+    evidence: EvidenceSettings
 
     @property
     def http_timeout(self) -> tuple[float, float]:
@@ -255,5 +277,21 @@ def load_settings(config: Mapping[str, Any], instance_path: Path) -> Settings:
             give_up_after=_int(config, "XAPI_GIVE_UP_AFTER", 1, 30 * 86400),
             connect_timeout=_float(config, "XAPI_CONNECT_TIMEOUT", 0.1, 60),
             read_timeout=_float(config, "XAPI_READ_TIMEOUT", 0.1, 300),
+        ),
+        ags=AgsSettings(
+            deliver_in_process=_bool(config, "AGS_DELIVER_IN_PROCESS"),
+            poll_interval=_float(config, "AGS_POLL_INTERVAL", 0.05, 3600),
+            lease=_int(config, "AGS_LEASE", 1, 86400),
+            retry_base=_float(config, "AGS_RETRY_BASE", 0.01, 3600),
+            retry_cap=_float(config, "AGS_RETRY_CAP", 0.01, 86400),
+            give_up_after=_int(config, "AGS_GIVE_UP_AFTER", 1, 30 * 86400),
+        ),
+        evidence=EvidenceSettings(
+            folder=str(
+                Path(str(config.get("EVIDENCE_FOLDER") or ""))
+                if config.get("EVIDENCE_FOLDER")
+                else instance_path / "evidence"
+            ),
+            max_file_mb=_int(config, "EVIDENCE_MAX_FILE_MB", 1, 500),
         ),
     )

@@ -19,6 +19,7 @@ from xapi.statements import (
     assessment_statement,
     badge_earned_statement,
     evidence_graded_statement,
+    evidence_reviewed_statement,
     evidence_submitted_statement,
     module_completed_statement,
     requirement_completed_statement,
@@ -40,6 +41,7 @@ EVENTS: Final = (
     "tier-completed",
     "evidence-submitted",
     "evidence-graded",
+    "evidence-reviewed",
     "badge-earned",
     "voided",
 )
@@ -144,9 +146,20 @@ def examples() -> dict[str, dict[str, Any]]:
         max_points=9,
         passed=True,
         criteria={"accuracy": 3, "completeness": 2, "summary": 2},
+        levels={"accuracy": "Exceeds", "completeness": "Meets", "summary": "Meets"},
         feedback="Figures reconcile; send the summary before the 10:00 huddle.",
         submitted_statement_id=str(submitted.id),
         timestamp=_at(3, 5, 10, 45),
+    )
+    reviewed = evidence_reviewed_statement(
+        reviewer=INSTRUCTOR,
+        ctx=STEP,
+        rotation_id=rotation_id,
+        rotation_title=rotation_title,
+        submission_id=31,
+        revision=1,
+        submitted_statement_id=str(submitted.id),
+        timestamp=_at(3, 5, 10, 30),
     )
     built = {
         "tier-started": to_json(
@@ -202,6 +215,7 @@ def examples() -> dict[str, dict[str, Any]]:
         ),
         "evidence-submitted": to_json(submitted),
         "evidence-graded": to_json(graded),
+        "evidence-reviewed": to_json(reviewed),
         "badge-earned": to_json(
             badge_earned_statement(
                 learner=LEARNER,

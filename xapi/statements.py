@@ -532,6 +532,8 @@ def evidence_graded_statement(
     feedback: str | None,
     submitted_statement_id: str,
     timestamp: datetime,
+    levels: Mapping[str, str] | None = None,
+    rater: str = "primary",
 ) -> Statement:
     """A grader scored a learner's rotation evidence (passed/failed on a threshold).
 
@@ -548,6 +550,8 @@ def evidence_graded_statement(
         result_extensions[Extension.RUBRIC_SCORES] = {
             criterion: float(score) for criterion, score in criteria.items()
         }
+    if levels:
+        result_extensions[Extension.RUBRIC_LEVELS] = dict(levels)
     result = Result(
         score=Score(
             raw=float(points),
@@ -572,9 +576,45 @@ def evidence_graded_statement(
         context=_context(
             ctx,
             _rotation(ctx, rotation_id, rotation_title),
-            extensions={Extension.REVISION: revision},
+            extensions={Extension.REVISION: revision, Extension.RATER: rater},
             statement_ref=submitted_statement_id,
             instructor=grader,
+        ),
+        timestamp=_utc(timestamp),
+    )
+
+
+def evidence_reviewed_statement(
+    *,
+    reviewer: Learner,
+    ctx: ProgramContext,
+    rotation_id: str,
+    rotation_title: str,
+    submission_id: int,
+    revision: int,
+    submitted_statement_id: str,
+    timestamp: datetime,
+) -> Statement:
+    """A grader opened a learner's rotation evidence.
+
+    The actor is the reviewer; whose evidence it is follows from the
+    registration and `context.statement` (the submission). The id is per
+    reviewer and submission: opening it again is the same statement.
+    """
+    return Statement(
+        id=uuid.UUID(
+            statement_id(
+                "review", f"{submission_id}:{reviewer.home_page}:{reviewer.name}"
+            )
+        ),
+        actor=reviewer.agent(),
+        verb=_verb(V.REVIEWED),
+        object=_evidence(ctx, rotation_id, rotation_title, submission_id),
+        context=_context(
+            ctx,
+            _rotation(ctx, rotation_id, rotation_title),
+            extensions={Extension.REVISION: revision},
+            statement_ref=submitted_statement_id,
         ),
         timestamp=_utc(timestamp),
     )

@@ -26,6 +26,7 @@ class Verb:
     EARNED: Final = "http://id.tincanapi.com/verb/earned"
     ATTENDED: Final = "http://adlnet.gov/expapi/verbs/attended"
     VOIDED: Final = "http://adlnet.gov/expapi/verbs/voided"
+    REVIEWED: Final = "http://id.tincanapi.com/verb/reviewed"
 
     DISPLAY: Final = {
         SCORED: "scored",
@@ -38,6 +39,7 @@ class Verb:
         EARNED: "earned",
         ATTENDED: "attended",
         VOIDED: "voided",
+        REVIEWED: "reviewed",
     }
 
 
@@ -75,6 +77,8 @@ class Extension:
     ENROLMENT_REASON: Final = f"{TIERPATH}/extensions/enrolment-reason"
     REVISION: Final = f"{TIERPATH}/extensions/revision"
     RUBRIC_SCORES: Final = f"{TIERPATH}/extensions/rubric-scores"
+    RUBRIC_LEVELS: Final = f"{TIERPATH}/extensions/rubric-levels"
+    RATER: Final = f"{TIERPATH}/extensions/rater"
     CREDENTIAL_ID: Final = f"{TIERPATH}/extensions/credential-id"
     REASON_SOURCE: Final = f"{TIERPATH}/extensions/reason-source"
     # In GET /xapi/about (Communication 2.8 `extensions`): the profile tierpath follows.

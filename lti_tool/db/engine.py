@@ -17,6 +17,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Measured: single-event recording 364 -> see docs/deployment.md.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # A 64 MiB page cache per connection (default 2 MiB): with a million
+    # statements the random-key indexes (statement ids, outbox keys) stay in
+    # memory instead of being re-read from the OS cache on every insert.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

@@ -530,3 +530,162 @@ class XapiReadClient(Model):
     created_at: orm.Mapped[datetime]
     last_used_at: orm.Mapped[datetime | None]
     revoked_at: orm.Mapped[datetime | None]
+
+
+# --- Job rotations: evidence, grades; AGS line items and score passback -------
+
+
+class EvidenceSubmission(Model):
+    """One submission of job-rotation evidence; a resubmission is a new row.
+
+    `number` counts a learner's submissions for a rotation (1, 2, …); earlier
+    ones stay as history. `context_id` is the course it was submitted in: the
+    staff of that course grade it.
+    """
+
+    __tablename__ = "evidence_submission"
+    __table_args__ = (
+        sa.UniqueConstraint("enrolment_id", "rotation_id", "number"),
+        sa.Index("ix_evidence_submission_queue", "context_id", "submitted_at"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    enrolment_id: orm.Mapped[str] = orm.mapped_column(
+        sa.ForeignKey("enrolment.id", ondelete="CASCADE")
+    )
+    person_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
+    rotation_id: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    number: orm.Mapped[int]
+    context_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("lms_context.id", ondelete="SET NULL")
+    )
+    submitted_by_user_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("lms_user.id", ondelete="RESTRICT")
+    )
+    submitted_at: orm.Mapped[datetime]
+    # Indexes of the rotation's checklist tasks the learner ticked.
+    checklist: orm.Mapped[list[int]] = orm.mapped_column(Json)
+    note: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    link: orm.Mapped[str | None] = orm.mapped_column(sa.String(2000))
+    call_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
+    ticket_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
+
+    files: orm.Mapped[list[EvidenceFileRecord]] = orm.relationship(
+        back_populates="submission",
+        cascade="all, delete-orphan",
+        order_by="EvidenceFileRecord.id",
+    )
+    grades: orm.Mapped[list[RotationGrade]] = orm.relationship(
+        back_populates="submission",
+        cascade="all, delete-orphan",
+        order_by="RotationGrade.id",
+    )
+    enrolment: orm.Mapped[Enrolment] = orm.relationship()
+
+
+class EvidenceFileRecord(Model):
+    """A file of a submission: the bytes live in the blob store by sha256."""
+
+    __tablename__ = "evidence_file"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    submission_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("evidence_submission.id", ondelete="CASCADE"), index=True
+    )
+    sha256: orm.Mapped[str] = orm.mapped_column(sa.String(64), index=True)
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    content_type: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    size: orm.Mapped[int]
+
+    submission: orm.Mapped[EvidenceSubmission] = orm.relationship(
+        back_populates="files"
+    )
+
+
+class RotationGrade(Model):
+    """A rubric grade of a submission by one rater; a re-grade is a new revision.
+
+    `rater` is "primary" (counts) or "second" (a calibration sample). The
+    unique key makes two graders racing for the same revision collide.
+    """
+
+    __tablename__ = "rotation_grade"
+    __table_args__ = (sa.UniqueConstraint("submission_id", "rater", "revision"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    submission_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("evidence_submission.id", ondelete="CASCADE")
+    )
+    rater: orm.Mapped[str] = orm.mapped_column(sa.String(10))  # primary | second
+    revision: orm.Mapped[int]
+    grader_user_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("lms_user.id", ondelete="RESTRICT"), index=True
+    )
+    graded_at: orm.Mapped[datetime]
+    # {criterion id: index of the chosen level}
+    levels: orm.Mapped[dict[str, int]] = orm.mapped_column(Json)
+    points: orm.Mapped[float]
+    max_points: orm.Mapped[float]
+    passed: orm.Mapped[bool]
+    comment: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+
+    submission: orm.Mapped[EvidenceSubmission] = orm.relationship(
+        back_populates="grades"
+    )
+
+
+class LineItemLink(Model):
+    """An AGS line item we found or created in a course, by resourceId and tag."""
+
+    __tablename__ = "ags_line_item"
+    __table_args__ = (sa.UniqueConstraint("lineitems_url", "resource_id", "tag"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    platform_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("platform.id", ondelete="CASCADE")
+    )
+    lineitems_url: orm.Mapped[str] = orm.mapped_column(sa.String(1000))
+    resource_id: orm.Mapped[str] = orm.mapped_column(sa.String(300))
+    tag: orm.Mapped[str] = orm.mapped_column(sa.String(50))
+    url: orm.Mapped[str] = orm.mapped_column(sa.String(1000))
+    label: orm.Mapped[str] = orm.mapped_column(sa.String(300))
+    score_maximum: orm.Mapped[float]
+    created_at: orm.Mapped[datetime]
+
+
+class ScorePassback(Model):
+    """A score waiting to be posted to an LMS gradebook (AGS), or done with.
+
+    Written in the transaction of the grade or attempt; a worker posts it
+    after commit, in order per learner, with retries. `payload` is the AGS
+    score body without userId; `line_item` the line item to find or create.
+    """
+
+    __tablename__ = "ags_score"
+    __table_args__ = (
+        sa.Index("ix_ags_score_due", "status", "next_attempt_at"),
+        sa.Index("ix_ags_score_learner", "platform_id", "user_sub", "id"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(BigId, primary_key=True)
+    platform_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("platform.id", ondelete="CASCADE")
+    )
+    lineitems_url: orm.Mapped[str] = orm.mapped_column(sa.String(1000))
+    scopes: orm.Mapped[list[str]] = orm.mapped_column(Json)
+    # {"resourceId", "tag", "label", "scoreMaximum", "resourceLinkId"?, "submissionReview"?}
+    line_item: orm.Mapped[dict[str, Any]] = orm.mapped_column(Json)
+    user_sub: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+    payload: orm.Mapped[dict[str, Any]] = orm.mapped_column(Json)
+    source: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    status: orm.Mapped[str] = orm.mapped_column(sa.String(10))  # pending|sent|dead
+    attempts: orm.Mapped[int] = orm.mapped_column(default=0)
+    next_attempt_at: orm.Mapped[datetime]
+    lease_until: orm.Mapped[datetime | None]
+    leased_by: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
+    last_status: orm.Mapped[int | None]
+    last_error: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    created_at: orm.Mapped[datetime]
+    sent_at: orm.Mapped[datetime | None]

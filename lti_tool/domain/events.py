@@ -90,3 +90,52 @@ class RequirementSignedOff:
     requirement_id: str
     signoff_id: int
     signed_by_user_id: int
+
+
+@dataclass(frozen=True)
+class EvidenceSubmitted:
+    """A learner submitted (a new version of) job-rotation evidence."""
+
+    occurred_at: datetime
+    enrolment_id: str
+    person_id: int
+    program_id: str
+    tier_id: str
+    rotation_id: str
+    submission_id: int
+    number: int
+    submitted_by_user_id: int
+
+
+@dataclass(frozen=True)
+class EvidenceGraded:
+    """A rater graded a submission on the rotation's rubric (a revision each time)."""
+
+    occurred_at: datetime
+    enrolment_id: str
+    person_id: int
+    program_id: str
+    tier_id: str
+    rotation_id: str
+    submission_id: int
+    grade_id: int
+    rater: str  # "primary" | "second"
+    revision: int
+    points: float
+    max_points: float
+    passed: bool
+    grader_user_id: int
+
+
+@dataclass(frozen=True)
+class EvidenceReviewed:
+    """A grader opened a submission (its statement id is per grader and submission)."""
+
+    occurred_at: datetime
+    enrolment_id: str
+    person_id: int
+    program_id: str
+    tier_id: str
+    rotation_id: str
+    submission_id: int
+    reviewer_user_id: int

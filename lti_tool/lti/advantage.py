@@ -82,6 +82,10 @@ class TokenCache:
                 return None
             return token.value
 
+    def drop(self, key: tuple[str, str, str, str]) -> None:
+        with self._lock:
+            self._tokens.pop(key, None)
+
     def put(
         self, key: tuple[str, str, str, str], value: str, expires_at: float
     ) -> None:
@@ -99,13 +103,23 @@ class CachedTokenConnector(ServiceConnector):
         super().__init__(registration, requests_session=http)
         self._cache = cache
 
+    def _key(self, scopes: Any) -> tuple[str, str, str, str]:
+        registration = self._registration
+        return (
+            registration.get_issuer() or "",
+            registration.get_client_id() or "",
+            registration.get_auth_token_url() or "",
+            " ".join(sorted(scopes)),
+        )
+
+    def forget_token(self, scopes: Any) -> None:
+        """Drop the cached token for `scopes` (the platform said 401)."""
+        self._cache.drop(self._key(scopes))
+
     def get_access_token(self, scopes: Any) -> str:
         registration = self._registration
-        issuer = registration.get_issuer() or ""
-        client_id = registration.get_client_id() or ""
-        token_url = registration.get_auth_token_url() or ""
-        scope = " ".join(sorted(scopes))
-        key = (issuer, client_id, token_url, scope)
+        key = self._key(scopes)
+        _, client_id, token_url, scope = key
         now = time.time()
         cached = self._cache.get(key, now)
         if cached is not None:

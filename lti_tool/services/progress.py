@@ -23,6 +23,7 @@ from lti_tool.db.models import (
     Attempt,
     EligibilityDecisionRecord,
     Enrolment,
+    EvidenceSubmission,
     KpiGroupStat,
     KpiValue,
     ModuleProgress,
@@ -44,7 +45,13 @@ from lti_tool.domain.events import (
     TierCompleted,
     TierStarted,
 )
-from lti_tool.domain.programs import LearningModule, Program, Tier
+from lti_tool.domain.programs import LearningModule, Program, Rotation, Tier
+from lti_tool.domain.rotations import (
+    GradeFacts,
+    RotationState,
+    SubmissionFacts,
+    rotation_state,
+)
 from lti_tool.services.ports import EventSink
 from lti_tool.services.programs import program_of
 
@@ -105,6 +112,19 @@ class ModuleView:
 
 
 @dataclass(frozen=True)
+class RotationView:
+    """One job rotation of an enrolment: its state and latest submission."""
+
+    rotation: Rotation
+    state: RotationState
+    submissions: tuple[EvidenceSubmission, ...] = ()  # oldest first
+
+    @property
+    def latest(self) -> EvidenceSubmission | None:
+        return self.submissions[-1] if self.submissions else None
+
+
+@dataclass(frozen=True)
 class TierView:
     """One tier with its state, reasons and modules."""
 
@@ -115,6 +135,11 @@ class TierView:
     modules: tuple[ModuleView, ...] = ()
     signed_requirements: frozenset[str] = frozenset()
     missing_prerequisites: tuple[str, ...] = ()
+    rotations: tuple[RotationView, ...] = ()
+
+    @property
+    def rotations_passed(self) -> int:
+        return sum(1 for r in self.rotations if r.state is RotationState.PASSED)
 
     @property
     def modules_complete(self) -> int:
@@ -427,6 +452,10 @@ class _Progress:
     )
     studied: set[tuple[str, str]] = field(default_factory=set)
     signed: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # (enrolment id, rotation id) -> submissions, oldest first
+    submissions: dict[tuple[str, str], list[EvidenceSubmission]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 @dataclass
@@ -479,6 +508,18 @@ def _load_state(session: orm.Session, person: Person) -> _LearnerState:
         state.by_version[version_of[enrolment_id]].signed[enrolment_id].add(
             requirement_id
         )
+    for submission in session.scalars(
+        sa.select(EvidenceSubmission)
+        .where(EvidenceSubmission.enrolment_id.in_(ids))
+        .options(
+            orm.selectinload(EvidenceSubmission.grades),
+            orm.selectinload(EvidenceSubmission.files),
+        )
+        .order_by(EvidenceSubmission.number)
+    ):
+        state.by_version[version_of[submission.enrolment_id]].submissions[
+            (submission.enrolment_id, submission.rotation_id)
+        ].append(submission)
     return state
 
 
@@ -536,13 +577,15 @@ def module_view(
 
 
 def tier_requirements_met(
-    tier: Tier, modules: Iterable[ModuleView], signed: set[str]
+    tier: Tier,
+    modules: Iterable[ModuleView],
+    signed: set[str],
+    rotations: Iterable[RotationView] = (),
 ) -> bool:
     """Tell whether a tier's completion rule is met.
 
-    Every post-test passed at the tier's threshold, every requirement signed off,
-    and every rotation graded at its threshold (rotation grading arrives with the
-    rotations issue, so a tier with rotations cannot complete before then).
+    Every post-test passed at the tier's threshold, every requirement signed
+    off, and every rotation's latest evidence graded at its threshold.
     """
     threshold = tier.completion.post_test_threshold
     tests_ok = all(
@@ -550,8 +593,38 @@ def tier_requirements_met(
         for m in modules
     )
     requirements_ok = all(r.id in signed for r in tier.requirements)
-    rotations_ok = not tier.rotations
+    passed = {r.rotation.id for r in rotations if r.state is RotationState.PASSED}
+    rotations_ok = all(r.id in passed for r in tier.rotations)
     return tests_ok and requirements_ok and rotations_ok
+
+
+def submission_facts(
+    submissions: Sequence[EvidenceSubmission],
+) -> list[SubmissionFacts]:
+    """The rule facts of submissions (primary grades only)."""
+    return [
+        SubmissionFacts(
+            number=s.number,
+            submitted_at=s.submitted_at,
+            grades=[
+                GradeFacts(g.revision, g.points, g.max_points, g.passed, g.graded_at)
+                for g in s.grades
+                if g.rater == "primary"
+            ],
+        )
+        for s in submissions
+    ]
+
+
+def rotation_view(
+    rotation: Rotation, submissions: Sequence[EvidenceSubmission]
+) -> RotationView:
+    """A rotation's state from a learner's submissions for it."""
+    return RotationView(
+        rotation,
+        rotation_state(submission_facts(submissions)),
+        tuple(sorted(submissions, key=lambda s: s.number)),
+    )
 
 
 def _tier_view(
@@ -579,6 +652,12 @@ def _tier_view(
         )
         for module in tier.modules
     )
+    rotations = tuple(
+        rotation_view(
+            rotation, progress.submissions.get((enrolment.id, rotation.id), [])
+        )
+        for rotation in tier.rotations
+    )
     state = (
         TierState.COMPLETE if enrolment.state == "completed" else TierState.IN_PROGRESS
     )
@@ -590,6 +669,7 @@ def _tier_view(
         modules,
         frozenset(progress.signed.get(enrolment.id, set())),
         missing,
+        rotations,
     )
 
 
@@ -716,7 +796,9 @@ def complete_tier_if_done(
     tier = program.tier(enrolment.tier_id)
     progress = _load_progress(session, person, version)
     view = _tier_view(tier, None, enrolment, progress, set())
-    if not tier_requirements_met(tier, view.modules, set(view.signed_requirements)):
+    if not tier_requirements_met(
+        tier, view.modules, set(view.signed_requirements), view.rotations
+    ):
         return False
     enrolment.state = "completed"
     enrolment.completed_at = now

@@ -30,16 +30,20 @@ from lti_tool.db.base import Model
 from lti_tool.db.models import (
     Attempt,
     Enrolment,
+    EvidenceSubmission,
     LmsUser,
     LrsTarget,
     OutboxEntry,
     Platform,
     ProgramVersion,
-    StoredStatement,
+    RotationGrade,
 )
 from lti_tool.domain.assessments import LearningGain
 from lti_tool.domain.events import (
     AssessmentAttempted,
+    EvidenceGraded,
+    EvidenceReviewed,
+    EvidenceSubmitted,
     ModuleCompleted,
     RequirementSignedOff,
     TierCompleted,
@@ -55,6 +59,9 @@ _log = logging.getLogger("lti_tool.xapi")
 
 _WITH_ENROLMENT = (
     AssessmentAttempted,
+    EvidenceGraded,
+    EvidenceReviewed,
+    EvidenceSubmitted,
     ModuleCompleted,
     RequirementSignedOff,
     TierCompleted,
@@ -99,6 +106,42 @@ _STATEMENTS = Model.metadata.tables["xapi_statement"]
 _OUTBOX = Model.metadata.tables["xapi_outbox"]
 _Context = tuple[_Enrolled, Program, build.ProgramContext]
 _ENROLMENTS = _SharedContexts()
+
+# Built once: constructing the statement costs more than running it.
+_LATEST_ACCOUNT = (
+    sa.select(LmsUser.id)
+    .where(LmsUser.person_id == Enrolment.person_id)
+    .order_by(LmsUser.last_launch_at.desc(), LmsUser.id.desc())
+    .limit(1)
+    .correlate(Enrolment)
+    .scalar_subquery()
+)
+_LATEST_PRE_TEST = (
+    sa.select(Attempt.id, Attempt.points, Attempt.max_points)
+    .where(
+        Attempt.enrolment_id == sa.bindparam("enrolment"),
+        Attempt.module_id == sa.bindparam("module"),
+        Attempt.kind == "pre",
+        Attempt.submitted_at.is_not(None),
+    )
+    .order_by(Attempt.submitted_at.desc(), Attempt.id.desc())
+    .limit(1)
+)
+_ENROLMENT_CONTEXTS = (
+    sa.select(
+        Enrolment.id,
+        Enrolment.person_id,
+        Enrolment.tier_id,
+        Enrolment.program_version_id,
+        ProgramVersion.content_hash,
+        Platform.issuer,
+        LmsUser.sub,
+    )
+    .join(ProgramVersion, ProgramVersion.id == Enrolment.program_version_id)
+    .outerjoin(LmsUser, LmsUser.id == _LATEST_ACCOUNT)
+    .outerjoin(Platform, Platform.id == LmsUser.platform_id)
+    .where(Enrolment.id.in_(sa.bindparam("enrolment_ids", expanding=True)))
+)
 
 
 @dataclass(frozen=True)
@@ -174,12 +217,9 @@ def store_statements(
         for start in range(0, len(rows), 500):
             _store_and_queue_pg(session, rows[start : start + 500], stored)
         return
-    session.execute(_insert(session, _STATEMENTS), rows)
-    queue_statements(
-        session,
-        StoredStatement.id.in_([row["id"] for row in rows]),
-        LrsTarget.enabled.is_(True),
-        stored,
+    session.execute(_SQLITE_STORE, rows)
+    session.execute(
+        _SQLITE_QUEUE_NEW, {"ids": [row["id"] for row in rows], "now": stored}
     )
 
 
@@ -193,15 +233,23 @@ _OUTBOX_COLUMNS = (
 )
 
 
-def _pairs(statement_ids: Any, now: datetime) -> sa.Select[Any]:
-    """(statement, target) outbox rows: each statement id for each matching target."""
+def _pairs(statement_ids: Any, now: datetime | Any) -> sa.Select[Any]:
+    """(statement, target) outbox rows: each statement id for each matching target.
+
+    `now` is a datetime or a bind parameter of one.
+    """
+    if isinstance(now, datetime):
+        at = sa.literal(now, OutboxEntry.next_attempt_at.type)
+        created = sa.literal(now, OutboxEntry.created_at.type)
+    else:
+        at = created = now
     return sa.select(
         statement_ids,
         LrsTarget.id,
         sa.literal("pending"),
         sa.literal(0),
-        sa.literal(now, OutboxEntry.next_attempt_at.type),
-        sa.literal(now, OutboxEntry.created_at.type),
+        at,
+        created,
     ).select_from(sa.join(statement_ids.table, LrsTarget, sa.true()))
 
 
@@ -222,6 +270,24 @@ def _store_and_queue_pg(
         )
         .on_conflict_do_nothing()
     )
+
+
+# SQLite: built once (constructing these costs more than running them).
+_SQLITE_STORE = sqlite.insert(_STATEMENTS).on_conflict_do_nothing()
+_SQLITE_QUEUE_NEW = (
+    sqlite.insert(_OUTBOX)
+    .from_select(
+        _OUTBOX_COLUMNS,
+        _pairs(
+            _STATEMENTS.c.id,
+            sa.bindparam("now", type_=OutboxEntry.next_attempt_at.type),
+        ).where(
+            _STATEMENTS.c.id.in_(sa.bindparam("ids", expanding=True)),
+            LrsTarget.enabled.is_(True),
+        ),
+    )
+    .on_conflict_do_nothing()
+)
 
 
 def queue_statements(
@@ -268,9 +334,9 @@ class StatementRecorder:
         if self._buffered:
             self._pending.append(event)
             return
-        statement = self._statement(event)
-        if statement is not None:
-            store_statements(self._session, [statement], event.occurred_at)
+        statements = self._statements(event)
+        if statements:
+            store_statements(self._session, statements, event.occurred_at)
 
     def flush(self) -> int:
         """Build and write the buffered events' statements; return how many.
@@ -282,7 +348,7 @@ class StatementRecorder:
         if not events:
             return 0
         self._prefetch(events)
-        statements = [s for s in map(self._statement, events) if s is not None]
+        statements = [s for event in events for s in self._statements(event)]
         store_statements(self._session, statements, events[-1].occurred_at)
         return len(statements)
 
@@ -298,6 +364,39 @@ class StatementRecorder:
             self._load_contexts(missing[start : start + 500])
 
     # -- building -------------------------------------------------------------
+
+    def _statements(self, event: DomainEvent) -> list[NewStatement]:
+        """The event's statement, after the voiding of what it corrects (a regrade)."""
+        statement = self._statement(event)
+        if statement is None:
+            return []
+        if isinstance(event, EvidenceGraded) and event.revision > 1:
+            return [*self._void_previous_grade(event), statement]
+        return [statement]
+
+    def _void_previous_grade(self, event: EvidenceGraded) -> list[NewStatement]:
+        previous = self._session.scalar(
+            sa.select(RotationGrade).where(
+                RotationGrade.submission_id == event.submission_id,
+                RotationGrade.rater == event.rater,
+                RotationGrade.revision == event.revision - 1,
+            )
+        )
+        if previous is None:
+            return []
+        voided = build.statement_id("grade", str(previous.id), previous.revision)
+        # The local store answers queries as an LRS would: a voided statement
+        # is only returned by voidedStatementId.
+        self._session.execute(
+            sa.update(_STATEMENTS).where(_STATEMENTS.c.id == voided).values(voided=True)
+        )
+        statement = build.voiding_statement(
+            voided_statement_id=voided,
+            actor=self._lms_account(event.grader_user_id),
+            timestamp=event.occurred_at,
+            reason_source=f"grade:{event.grade_id}:{event.revision}",
+        )
+        return [self._new(statement, f"void:{voided}", event.person_id)]
 
     def _statement(self, event: DomainEvent) -> NewStatement | None:
         if isinstance(event, AssessmentAttempted):
@@ -349,7 +448,103 @@ class StatementRecorder:
                 timestamp=event.occurred_at,
             )
             return self._new(statement, f"signoff:{event.signoff_id}", event.person_id)
+        if isinstance(event, EvidenceSubmitted | EvidenceGraded | EvidenceReviewed):
+            return self._evidence(event)
         return None  # EligibilityDecided and others are not learning events
+
+    def _evidence(
+        self, event: EvidenceSubmitted | EvidenceGraded | EvidenceReviewed
+    ) -> NewStatement:
+        enrolment, program, ctx = self._context(event.enrolment_id)
+        rotation = next(
+            r
+            for r in program.tier(enrolment.tier_id).rotations
+            if r.id == event.rotation_id
+        )
+        submission = self._session.get(EvidenceSubmission, event.submission_id)
+        assert submission is not None
+        submitted_id = build.statement_id(
+            "evidence", str(submission.id), submission.number
+        )
+        if isinstance(event, EvidenceSubmitted):
+            text = "\n".join(
+                part
+                for part in (
+                    submission.note,
+                    submission.link,
+                    submission.call_id and f"Call {submission.call_id}",
+                    submission.ticket_id and f"Ticket {submission.ticket_id}",
+                )
+                if part
+            )
+            statement = build.evidence_submitted_statement(
+                learner=self._learner(event.person_id),
+                ctx=ctx,
+                rotation_id=rotation.id,
+                rotation_title=rotation.title,
+                submission_id=submission.id,
+                revision=submission.number,
+                evidence=[
+                    build.EvidenceFile(
+                        filename=f.name,
+                        content_type=f.content_type,
+                        length=f.size,
+                        sha256=f.sha256,
+                        display_name=f.name,
+                    )
+                    for f in submission.files
+                ],
+                text=text or None,
+                timestamp=event.occurred_at,
+            )
+            return self._new(statement, f"evidence:{submission.id}", event.person_id)
+        if isinstance(event, EvidenceReviewed):
+            statement = build.evidence_reviewed_statement(
+                reviewer=self._lms_account(event.reviewer_user_id),
+                ctx=ctx,
+                rotation_id=rotation.id,
+                rotation_title=rotation.title,
+                submission_id=submission.id,
+                revision=submission.number,
+                submitted_statement_id=submitted_id,
+                timestamp=event.occurred_at,
+            )
+            return self._new(
+                statement,
+                f"review:{submission.id}:{event.reviewer_user_id}",
+                event.person_id,
+            )
+        grade = self._session.get(RotationGrade, event.grade_id)
+        assert grade is not None
+        by_id = {c.id: c for c in rotation.rubric}
+        statement = build.evidence_graded_statement(
+            learner=self._learner(event.person_id),
+            ctx=ctx,
+            rotation_id=rotation.id,
+            rotation_title=rotation.title,
+            submission_id=submission.id,
+            revision=submission.number,
+            grade_id=grade.id,
+            grade_revision=grade.revision,
+            grader=self._lms_account(event.grader_user_id),
+            points=grade.points,
+            max_points=grade.max_points,
+            # A second rater's grade is calibration: scored, not passed/failed.
+            passed=grade.passed if event.rater == "primary" else None,
+            criteria={
+                cid: by_id[cid].levels[index].points
+                for cid, index in grade.levels.items()
+            },
+            levels={
+                cid: by_id[cid].levels[index].label
+                for cid, index in grade.levels.items()
+            },
+            feedback=grade.comment,
+            submitted_statement_id=submitted_id,
+            timestamp=event.occurred_at,
+            rater=event.rater,
+        )
+        return self._new(statement, f"grade:{grade.id}", event.person_id)
 
     def _assessment(self, event: AssessmentAttempted) -> NewStatement:
         enrolment, program, ctx = self._context(event.enrolment_id)
@@ -360,15 +555,7 @@ class StatementRecorder:
         gain: tuple[float, float | None] | None = None
         if event.kind == "post":
             pre = self._session.execute(
-                sa.select(Attempt.id, Attempt.points, Attempt.max_points)
-                .where(
-                    Attempt.enrolment_id == enrolment.id,
-                    Attempt.module_id == module.id,
-                    Attempt.kind == "pre",
-                    Attempt.submitted_at.is_not(None),
-                )
-                .order_by(Attempt.submitted_at.desc(), Attempt.id.desc())
-                .limit(1)
+                _LATEST_PRE_TEST, {"enrolment": enrolment.id, "module": module.id}
             ).first()
             if pre is not None:
                 pre_ref = build.statement_id("attempt", str(pre.id))
@@ -418,28 +605,8 @@ class StatementRecorder:
 
     def _load_contexts(self, enrolment_ids: Sequence[str]) -> None:
         """One query for the enrolments, their program versions and learner accounts."""
-        latest_user = (
-            sa.select(LmsUser.id)
-            .where(LmsUser.person_id == Enrolment.person_id)
-            .order_by(LmsUser.last_launch_at.desc(), LmsUser.id.desc())
-            .limit(1)
-            .correlate(Enrolment)
-            .scalar_subquery()
-        )
         rows = self._session.execute(
-            sa.select(
-                Enrolment.id,
-                Enrolment.person_id,
-                Enrolment.tier_id,
-                Enrolment.program_version_id,
-                ProgramVersion.content_hash,
-                Platform.issuer,
-                LmsUser.sub,
-            )
-            .join(ProgramVersion, ProgramVersion.id == Enrolment.program_version_id)
-            .outerjoin(LmsUser, LmsUser.id == latest_user)
-            .outerjoin(Platform, Platform.id == LmsUser.platform_id)
-            .where(Enrolment.id.in_(enrolment_ids))
+            _ENROLMENT_CONTEXTS, {"enrolment_ids": list(enrolment_ids)}
         ).all()
         for row in rows:
             if row.person_id not in self._learners:

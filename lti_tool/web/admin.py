@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from lti_tool.db.models import LrsTarget
+from lti_tool.db.models import LrsTarget, ScorePassback
 from lti_tool.domain.roles import ToolRole
 from lti_tool.errors import Refused
 from lti_tool.runtime import db, runtime
@@ -34,6 +34,11 @@ def _page(error: str | None = None, form: dict[str, str] | None = None) -> str:
         error=error,
         form=form or {},
         tool_urls=tool_urls(origin),
+        dead_scores=db().scalar(
+            sa.select(sa.func.count())
+            .select_from(ScorePassback)
+            .where(ScorePassback.status == "dead")
+        ),
         paused_lrs=db()
         .scalars(sa.select(LrsTarget.name).where(LrsTarget.paused_at.is_not(None)))
         .all(),

@@ -50,7 +50,8 @@ _HTTP_MESSAGES = {
     400: "The request could not be understood.",
     404: "There is no tierpath page at this address.",
     405: "This page cannot be used that way.",
-    413: "What you sent is too large.",
+    413: "What you sent is too large. Evidence files have a size limit shown on"
+    " the form; send fewer or smaller files.",
 }
 
 

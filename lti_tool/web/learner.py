@@ -162,7 +162,7 @@ def submit(attempt_id: int) -> ResponseReturnValue:
             person,
             answers,
             rt.clock(),
-            rt.sink_for(session),
+            rt.sink_for(session, current_launch()),
         )
     except assessment_service.AttemptRefused as exc:
         session.rollback()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from lti_tool.lti.advantage import TokenCache
 from lti_tool.runtime import db, runtime
 from lti_tool.services import keys as key_service
@@ -11,9 +9,7 @@ from lti_tool.services import keys as key_service
 
 def token_cache() -> TokenCache:
     """Return this application's token cache (one per process)."""
-    cache = current_app.extensions.setdefault("tierpath_tokens", TokenCache())
-    assert isinstance(cache, TokenCache)
-    return cache
+    return runtime().tokens
 
 
 def tool_key() -> key_service.ActiveKey:

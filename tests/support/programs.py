@@ -116,3 +116,76 @@ def install_program(
         version = load_program(session, path, rt.clock()).version
         session.commit()
     return version
+
+
+def rotation_program() -> str:
+    """One tier with one module and two job rotations (files/notes; call ids/links)."""
+    return f"""
+[program]
+id = "rot-path"
+version = "1"
+title = "Rotation Path"
+organisation = "Test Centre"
+auto_enrol = true
+
+[completion]
+post_test_threshold = 0.75
+rotation_threshold = 0.7
+{_items("basics")}
+[[tiers]]
+id = "one"
+title = "Tier One"
+description = "The first tier."
+prerequisites = []
+
+  [[tiers.eligibility]]
+  id = "tenure"
+  rule = "min_tenure_months"
+  months = 6
+
+  [[tiers.modules]]
+  id = "basics"
+  title = "Basics"
+  description = "Basics of the job."
+  hours = 1.0
+{_forms("basics")}
+  [[tiers.rotations]]
+  id = "reporting"
+  title = "Reporting"
+  description = "Pull and check the daily report."
+  checklist = ["Pull the report", "Check the figures", "Send it to your supervisor"]
+  evidence = ["file", "note"]
+
+    [[tiers.rotations.rubric]]
+    id = "accuracy"
+    title = "Accuracy"
+    levels = [
+      {{ label = "Needs work", points = 1, descriptor = "Figures are wrong." }},
+      {{ label = "Meets", points = 2, descriptor = "Figures match." }},
+      {{ label = "Exceeds", points = 3, descriptor = "Figures match and gaps are flagged." }},
+    ]
+
+    [[tiers.rotations.rubric]]
+    id = "summary"
+    title = "Summary"
+    levels = [
+      {{ label = "Needs work", points = 1, descriptor = "No summary." }},
+      {{ label = "Meets", points = 2, descriptor = "Plain summary." }},
+      {{ label = "Exceeds", points = 3, descriptor = "Explains the drivers." }},
+    ]
+
+  [[tiers.rotations]]
+  id = "escalations"
+  title = "Escalations"
+  description = "Handle escalated calls."
+  checklist = ["Take an escalated call"]
+  evidence = ["call_id", "ticket_id", "link"]
+
+    [[tiers.rotations.rubric]]
+    id = "handling"
+    title = "Handling"
+    levels = [
+      {{ label = "Needs work", points = 0, descriptor = "Escalated further." }},
+      {{ label = "Meets", points = 2, descriptor = "Resolved." }},
+    ]
+"""
