@@ -16,10 +16,10 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import requests
 import sqlalchemy as sa
 
 from lti_tool.db.models import LineItemLink, Platform
+from lti_tool.http import TimeoutSession
 from lti_tool.lti.advantage import CachedTokenConnector, TokenCache, registration_for
 from lti_tool.lti.gradebook import GradebookClient, GradebookError, LineItemSpec
 from lti_tool.runtime import Runtime
@@ -59,11 +59,12 @@ class ScorePoster:
         worker: str | None = None,
         batch_size: int = 50,
         rng: random.Random | None = None,
+        http: TimeoutSession | None = None,
     ) -> None:
         settings = rt.settings.ags
         self._rt = rt
         self._tokens = tokens or TokenCache()
-        self._http = requests.Session()
+        self._http = http or TimeoutSession(rt.settings.http_timeout)
         self._worker = worker or worker_name()
         self._batch = batch_size
         self._lease = timedelta(seconds=settings.lease)
@@ -76,6 +77,8 @@ class ScorePoster:
 
     def _client(self, platform: Platform) -> GradebookClient:
         with self._rt.session_factory() as session:
+            if key_service.ensure_keys(session, self._rt.encryptor, self._rt.clock()):
+                session.commit()  # first run: the tool's key pair is made here
             key = key_service.current_key(session, self._rt.encryptor)
         connector = CachedTokenConnector(
             registration_for(platform, key), self._http, self._tokens
