@@ -158,6 +158,7 @@ echo "==> starting tierpath on $TOOL_URL (log: $logdir/tierpath.log)"
 # The demo delivers statements from inside the web process; production runs
 # `tierpath xapi deliver` as its own worker.
 export TIERPATH_XAPI_DELIVER_IN_PROCESS=true TIERPATH_XAPI_POLL_INTERVAL=1
+export TIERPATH_AGS_DELIVER_IN_PROCESS=true TIERPATH_AGS_POLL_INTERVAL=1
 export TIERPATH_XAPI_RETRY_BASE=2 TIERPATH_XAPI_RETRY_CAP=30
 start_bg "$logdir/tierpath.log" \
     "$tierpath" run --host 127.0.0.1 --port "$TIERPATH_PORT"

@@ -123,14 +123,9 @@ def test_evidence_submitted_and_graded_lands_in_the_lms_gradebook(
     ines = Browser()
     cohort = ines.open(f"{stack.lms_url}/launch/rl-career-path?user=instructor")
     assert cohort.status_code == 200, cohort.text
-    queue = ines.open(
-        urljoin(
-            cohort.url,
-            re.search(r'href="([^"]*/grading/\?[^"]*)"', cohort.text)
-            .group(1)
-            .replace("&amp;", "&"),
-        )  # type: ignore[union-attr]
-    )
+    grading_link = re.search(r'href="([^"]*/grading/\?[^"]*)"', cohort.text)
+    assert grading_link is not None, cohort.text
+    queue = ines.open(urljoin(cohort.url, grading_link.group(1).replace("&amp;", "&")))
     grade_link = re.search(r'href="([^"]*/grading/submissions/\d+[^"]*)"', queue.text)
     assert grade_link is not None, queue.text
     grading = ines.open(urljoin(queue.url, grade_link.group(1).replace("&amp;", "&")))
