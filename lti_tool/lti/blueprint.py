@@ -29,6 +29,8 @@ from lti_tool.lti.origin import local_path
 from lti_tool.runtime import db, runtime
 from lti_tool.services import keys as key_service
 from lti_tool.services.launches import record_launch
+from lti_tool.services.placements import Placement, placements
+from lti_tool.services.programs import offered_versions
 from lti_tool.web.auth import (
     SESSION_COOKIE,
     STATE_COOKIE_PREFIX,
@@ -190,15 +192,9 @@ def _deep_link_launch() -> None:
         )
 
 
-# What an instructor can place in the course. Later issues add tiers, modules,
-# rotations and the badge wall.
-PLACEABLE = {
-    "career-path": {
-        "title": "My career path",
-        "text": "Each learner's programs, eligibility and next step.",
-        "path": "/home",
-    },
-}
+def _placements() -> list[Placement]:
+    launch = current_launch()
+    return placements(offered_versions(db(), launch.context_id))
 
 
 @bp.get("/lti/deep-link")
@@ -209,7 +205,7 @@ def deep_link() -> str:
     return render_template(
         "lti/deep_link.html",
         launch=current_launch(),
-        items=PLACEABLE,
+        items=_placements(),
         csrf_token=current_session().csrf_token,
     )
 
@@ -221,29 +217,41 @@ def deep_link_return() -> str:
     _deep_link_launch()
     rt = runtime()
     chosen = request.form.getlist("item")
-    unknown = [c for c in chosen if c not in PLACEABLE]
+    by_key = {p.key: p for p in _placements()}
+    unknown = [c for c in chosen if c not in by_key]
     if not chosen or unknown:
         raise Refused(
             400, "nothing_chosen", "Choose at least one item to add to the course."
         )
     origin = tool_origin()
+    graded_wanted = request.form.get("graded") == "1"
     resources = []
-    for name in chosen:
-        item = PLACEABLE[name]
+    for key in chosen:
+        item = by_key[key]
+        custom = {"tierpath_item": key}
+        if item.program_id:
+            custom["program"] = item.program_id
         resource = (
             DeepLinkResource()
-            .set_url(origin + item["path"])
-            .set_title(item["title"])
-            .set_custom_params({"tierpath_item": name})
+            .set_url(origin + item.path)
+            .set_title(item.title)
+            .set_custom_params(custom)
         )
-        if request.form.get("graded") == "1":
-            resource.set_lineitem(
+        if item.column is not None and graded_wanted:
+            line_item = (
                 LineItem()
-                .set_tag(name)
-                .set_score_maximum(100)
-                .set_label(item["title"])
-                .set_resource_id(name)
+                .set_tag(item.column.tag)
+                .set_score_maximum(item.column.score_maximum)
+                .set_label(item.column.label)
+                .set_resource_id(item.column.resource_id)
             )
+            if item.kind == "rotation":
+                line_item.set_submission_review(
+                    reviewable_status=["Submitted", "Completed"],
+                    label="Open the evidence in tierpath",
+                    url=origin + "/grading/review",
+                )
+            resource.set_lineitem(line_item)
         resources.append(resource)
     advantage = Advantage(
         current_launch(),

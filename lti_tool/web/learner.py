@@ -39,29 +39,37 @@ def _offered() -> list[ProgramVersion]:
     return versions
 
 
+def evaluate_programs(
+    person: Person | None,
+) -> list[progress_service.ProgramView]:
+    """Decide eligibility and auto-enrol for the offered programs (one commit)."""
+    if person is None:
+        return []
+    rt = runtime()
+    session = db()
+    now = rt.clock()
+    facts = progress_service.facts_for(session, [person]).get(person.id)
+    peers = progress_service.load_peers(session)
+    views = progress_service.learner_programs(
+        session,
+        person,
+        facts,
+        _offered(),
+        peers,
+        now.date(),
+        now,
+        rt.sink_for(session),
+    )
+    session.commit()
+    return views
+
+
 @bp.get("/", endpoint="home")
 @requires_role(ToolRole.LEARNER)
 def home() -> str:
     """The learner home: each program's tiers, why (not yet), and the next step."""
-    rt = runtime()
-    session = db()
     person = _person()
-    views = []
-    if person is not None:
-        now = rt.clock()
-        facts = progress_service.facts_for(session, [person]).get(person.id)
-        peers = progress_service.load_peers(session)
-        views = progress_service.learner_programs(
-            session,
-            person,
-            facts,
-            _offered(),
-            peers,
-            now.date(),
-            now,
-            rt.sink_for(session),
-        )
-        session.commit()
+    views = evaluate_programs(person)
     return render_template(
         "learner/home.html",
         launch=current_launch(),

@@ -142,7 +142,7 @@ def test_score_round_trip_reaches_the_lms_gradebook(
     assert "Module 1 post-test" in gradebook.text
 
 
-def test_deep_linking_places_a_graded_link_in_the_course(
+def test_deep_linking_places_the_career_path_in_the_course(
     stack: LiveStack, browser: Browser
 ) -> None:
     picker = browser.open(f"{stack.lms_url}/launch-deep-link?user=instructor")
@@ -159,7 +159,8 @@ def test_deep_linking_places_a_graded_link_in_the_course(
     ]
     assert len(placed) == 1
     assert placed[0]["url"] == f"{stack.tool_url}/home"
-    assert any(i.get("tag") == "career-path" for i in state["lineitems"])
+    # The career path is not graded: no gradebook column for it.
+    assert not any(i.get("tag") == "career-path" for i in state["lineitems"])
     # A learner can launch the placed link.
     learner = Browser().open(f"{stack.lms_url}/launch/{placed[0]['id']}?user=learner2")
     assert urlsplit(learner.url).path == "/learner/"

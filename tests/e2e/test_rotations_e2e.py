@@ -162,3 +162,45 @@ def test_evidence_submitted_and_graded_lands_in_the_lms_gradebook(
     assert [r.status for r in rows] == ["sent", "sent"]
     gradebook = requests.get(f"{stack.lms_url}/gradebook", timeout=10)
     assert "Job rotation: Reporting" in gradebook.text
+
+
+def test_a_rotation_placed_by_deep_linking_gets_its_column_and_opens_the_evidence_page(
+    stack: LiveStack,
+) -> None:
+    ines = Browser()
+    picker = ines.open(f"{stack.lms_url}/launch-deep-link?user=instructor")
+    assert "Job rotation: Reporting" in picker.text
+    key = "rotation:partnerhero-step:foundation:reporting"
+    done = ines.submit(picker, item=key, graded="1")
+    assert done.status_code == 200, done.text
+    state = _lms_state(stack)
+    placed = [
+        link for link in state["links"] if link["title"] == "Job rotation: Reporting"
+    ]
+    assert len(placed) == 1
+    (column,) = [i for i in state["lineitems"] if i.get("tag") == "rotation"]
+    assert column["resourceId"] == "partnerhero-step/foundation/rotation/reporting"
+    assert column["scoreMaximum"] == 9
+    assert column["submissionReview"]["url"].endswith("/grading/review")
+    # Ana (enrolled in the Foundation tier) lands on her evidence page.
+    ana = Browser()
+    page = ana.open(f"{stack.lms_url}/launch/{placed[0]['id']}?user=learner1")
+    assert "/rotations/" in page.url, page.url
+    assert "Job rotation: Reporting" in page.text
+    # Her submission's score goes to the placed column, not a new one.
+    forms, _ = forms_in(page.text)
+    form = next(f for f in forms if "/rotations/" in f.action)
+    sent = ana.http.post(
+        urljoin(page.url, form.action),
+        data={**dict(form.fields), "note": "Report sent at 09:00."},
+        timeout=10,
+    )
+    assert "Evidence submitted" in sent.text
+    _post_all(stack)
+    items, scores = _rotation_scores(stack)
+    assert len(items) == 1
+    assert len(scores) == 1
+    # The instructor opening the placed link lands on the grading queue.
+    queue = Browser().open(f"{stack.lms_url}/launch/{placed[0]['id']}?user=instructor")
+    assert "/grading/" in queue.url
+    assert "Reporting" in queue.text
