@@ -119,8 +119,9 @@ class LmsUser(Model):
     person_id: orm.Mapped[int | None] = orm.mapped_column(
         sa.ForeignKey("person.id", ondelete="SET NULL"), index=True
     )
-    first_launch_at: orm.Mapped[datetime]
-    last_launch_at: orm.Mapped[datetime]
+    # None for someone the roster (NRPS) lists who never launched tierpath.
+    first_launch_at: orm.Mapped[datetime | None]
+    last_launch_at: orm.Mapped[datetime | None]
 
 
 class LmsContext(Model):
@@ -412,7 +413,7 @@ class RequirementSignoff(Model):
 
 
 class Membership(Model):
-    """A user's role in a course, kept from launches (the cohort outlives launches)."""
+    """A user's role in a course, from launches and roster syncs (outlives launches)."""
 
     __tablename__ = "membership"
     __table_args__ = (sa.UniqueConstraint("context_id", "user_id"),)
@@ -425,7 +426,10 @@ class Membership(Model):
         sa.ForeignKey("lms_user.id", ondelete="CASCADE"), index=True
     )
     role: orm.Mapped[str] = orm.mapped_column(sa.String(20))
-    last_launch_at: orm.Mapped[datetime]
+    last_launch_at: orm.Mapped[datetime | None]
+    # From the LMS roster (NRPS): Active / Inactive / Deleted, and when.
+    roster_status: orm.Mapped[str | None] = orm.mapped_column(sa.String(20))
+    roster_synced_at: orm.Mapped[datetime | None]
 
     user: orm.Mapped[LmsUser] = orm.relationship()
 

@@ -22,7 +22,6 @@ from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiServiceException
 from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
-from pylti1p3.names_roles import NamesRolesProvisioningService
 from pylti1p3.registration import Registration
 from pylti1p3.service_connector import ServiceConnector
 
@@ -33,6 +32,8 @@ from lti_tool.services.keys import ActiveKey
 CLAIM_AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 CLAIM_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 CLAIM_DL = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+NRPS_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 _TOKEN_MARGIN = 30  # seconds before expiry that a cached token is dropped
 
 
@@ -167,6 +168,8 @@ class Member:
     email: str | None
     roles: tuple[str, ...]
     status: str
+    given_name: str | None = None
+    family_name: str | None = None
 
 
 class Advantage:
@@ -178,6 +181,7 @@ class Advantage:
         self._launch = launch
         self._registration = registration_for(launch.platform, key)
         self._connector = CachedTokenConnector(self._registration, http, cache)
+        self._http = http
 
     def _claim(self, name: str, what: str) -> dict[str, Any]:
         claim = self._launch.claims.get(name)
@@ -189,31 +193,73 @@ class Advantage:
             )
         return claim
 
-    def members(self) -> list[Member]:
-        """Return every member of the launch's course (all NRPS pages)."""
-        service = NamesRolesProvisioningService(
-            self._connector,
-            self._claim(CLAIM_NRPS, "the course roster"),  # type: ignore[arg-type]
-        )
-        try:
-            raw = service.get_members()
-        except (LtiServiceException, requests.RequestException) as exc:
+    def members(self, *, page_size: int = 100, max_pages: int = 500) -> list[Member]:
+        """Return every member of the launch's course, following NRPS paging.
+
+        `Link: rel="next"` is followed as given (pylti1p3 lower-cases it,
+        which breaks case-sensitive URLs); `limit` asks for pages of
+        `page_size`. A failure on any page refuses the whole roster (502).
+        """
+        claim = self._claim(CLAIM_NRPS, "the course roster")
+        url: str | None = str(claim.get("context_memberships_url") or "")
+        if not url:
             raise Refused(
-                502,
-                "roster_unavailable",
-                "The LMS did not return the course roster.",
-                detail=str(exc),
-            ) from exc
-        return [
-            Member(
-                user_id=str(m.get("user_id", "")),
-                name=str(m.get("name") or m.get("given_name") or m.get("user_id", "")),
-                email=m.get("email"),
-                roles=tuple(m.get("roles", ())),
-                status=str(m.get("status", "Active")),
+                409, "service_not_offered", "The LMS did not offer the course roster."
             )
-            for m in raw
-        ]
+        separator = "&" if "?" in url else "?"
+        url = f"{url}{separator}limit={page_size}"
+        scopes = [SCOPE_NRPS]
+        members: list[Member] = []
+        seen: set[str] = set()
+        for _ in range(max_pages):
+            if url is None:
+                break
+            try:
+                token = self._connector.get_access_token(scopes)
+                response = self._http.get(
+                    url,
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Accept": NRPS_TYPE,
+                    },
+                )
+                if response.status_code == 401:
+                    self._connector.forget_token(scopes)
+                response.raise_for_status()
+                body = response.json()
+            except (LtiServiceException, requests.RequestException, ValueError) as exc:
+                raise Refused(
+                    502,
+                    "roster_unavailable",
+                    "The LMS did not return the course roster.",
+                    detail=f"{url}: {exc}",
+                ) from exc
+            for m in body.get("members", []) if isinstance(body, dict) else []:
+                user_id = str(m.get("user_id", ""))
+                if not user_id or user_id in seen:
+                    continue
+                seen.add(user_id)
+                members.append(
+                    Member(
+                        user_id=user_id,
+                        name=str(
+                            m.get("name")
+                            or " ".join(
+                                p
+                                for p in (m.get("given_name"), m.get("family_name"))
+                                if p
+                            )
+                            or user_id
+                        ),
+                        email=m.get("email"),
+                        roles=tuple(m.get("roles", ())),
+                        status=str(m.get("status", "Active")),
+                        given_name=m.get("given_name"),
+                        family_name=m.get("family_name"),
+                    )
+                )
+            url = response.links.get("next", {}).get("url")
+        return members
 
     def grades(self) -> AssignmentsGradesService:
         """Return pylti1p3's AGS service for this launch's endpoint claim."""

@@ -107,7 +107,7 @@ class PassbackQueue:
                 LmsUser.platform_id == self._target.platform_id,
                 LmsUser.person_id == person_id,
             )
-            .order_by(LmsUser.last_launch_at.desc(), LmsUser.id.desc())
+            .order_by(LmsUser.last_launch_at.desc().nulls_last(), LmsUser.id.desc())
             .limit(1)
         )
 

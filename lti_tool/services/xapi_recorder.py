@@ -111,7 +111,7 @@ _ENROLMENTS = _SharedContexts()
 _LATEST_ACCOUNT = (
     sa.select(LmsUser.id)
     .where(LmsUser.person_id == Enrolment.person_id)
-    .order_by(LmsUser.last_launch_at.desc(), LmsUser.id.desc())
+    .order_by(LmsUser.last_launch_at.desc().nulls_last(), LmsUser.id.desc())
     .limit(1)
     .correlate(Enrolment)
     .scalar_subquery()
@@ -649,7 +649,7 @@ class StatementRecorder:
                 sa.select(Platform.issuer, LmsUser.sub)
                 .join(Platform, Platform.id == LmsUser.platform_id)
                 .where(LmsUser.person_id == person_id)
-                .order_by(LmsUser.last_launch_at.desc(), LmsUser.id.desc())
+                .order_by(LmsUser.last_launch_at.desc().nulls_last(), LmsUser.id.desc())
                 .limit(1)
             ).first()
             if row is None:

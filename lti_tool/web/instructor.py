@@ -22,6 +22,7 @@ from lti_tool.lti.advantage import CLAIM_AGS, CLAIM_NRPS, Advantage
 from lti_tool.runtime import db, runtime
 from lti_tool.services import progress as progress_service
 from lti_tool.services.programs import offered_versions, program_of
+from lti_tool.services.roster import sync_roster
 from lti_tool.web.auth import current_launch, current_session, requires_role
 from lti_tool.web.tokens import token_cache, tool_key
 
@@ -52,6 +53,10 @@ def _cohort() -> list[CohortRow]:
             .where(
                 Membership.context_id == launch.context_id,
                 Membership.role == ToolRole.LEARNER.value,
+                sa.or_(
+                    Membership.roster_status.is_(None),
+                    Membership.roster_status != "Deleted",
+                ),
             )
             .order_by(LmsUser.family_name, LmsUser.name)
         )
@@ -222,9 +227,22 @@ def signoff() -> ResponseReturnValue:
 @bp.get("/roster")
 @requires_role(*STAFF)
 def roster() -> str:
-    """The course roster from the LMS (NRPS), including people who never launched."""
+    """The course roster from the LMS (NRPS, every page), synced into the cohort.
+
+    People who never launched tierpath become part of the cohort (linked to
+    their HR record by email), so the instructor sees everyone.
+    """
     rt = runtime()
+    session = db()
     launch = current_launch()
     advantage = Advantage(launch, tool_key(), rt.http, token_cache())
     members = advantage.members()
-    return render_template("instructor/roster.html", launch=launch, members=members)
+    synced = None
+    if launch.context_id is not None:
+        synced = sync_roster(
+            session, launch.platform_id, launch.context_id, members, rt.clock()
+        )
+        session.commit()
+    return render_template(
+        "instructor/roster.html", launch=launch, members=members, synced=synced
+    )

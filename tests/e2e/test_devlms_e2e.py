@@ -89,6 +89,29 @@ def test_roster_lists_everyone_including_learners_who_never_launched(
     for name in ("Ana Morales", "Ben Okafor", "Carla Nguyen", "Ines Duarte"):
         assert name in roster.text
     assert "5 people" in roster.text
+    assert "Roster synced: 5 people" in roster.text
+    # The cohort now lists every learner, also those who never launched.
+    cohort = browser.open(f"{stack.tool_url}/instructor/?launch={_launch_id(home)}")
+    for name in ("Ana Morales", "Ben Okafor", "Carla Nguyen"):
+        assert name in cohort.text
+    assert "ines.duarte@example.com" not in cohort.text  # staff are not in the cohort
+    assert "Has not opened tierpath yet" in cohort.text
+
+
+def test_roster_paging_follows_next_links_without_losing_anyone(
+    stack: LiveStack, browser: Browser
+) -> None:
+    home = browser.open(f"{stack.lms_url}/launch/rl-career-path?user=instructor")
+    rt = runtime(stack.tool)
+    with stack.tool.app_context(), rt.session_factory() as session:
+        launch = session.get(Launch, _launch_id(home))
+        assert launch is not None
+        key_service.ensure_keys(session, rt.encryptor, rt.clock())
+        session.commit()
+        key = key_service.current_key(session, rt.encryptor)
+        members = Advantage(launch, key, rt.http, token_cache()).members(page_size=2)
+    assert len(members) == 5
+    assert len({m.user_id for m in members}) == 5
 
 
 def test_learner_cannot_open_the_roster(stack: LiveStack, browser: Browser) -> None:

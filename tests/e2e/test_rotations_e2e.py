@@ -130,9 +130,9 @@ def test_evidence_submitted_and_graded_lands_in_the_lms_gradebook(
     assert grade_link is not None, queue.text
     grading = ines.open(urljoin(queue.url, grade_link.group(1).replace("&amp;", "&")))
     assert "daily-report.pdf" in grading.text
-    levels = {
-        name: "2" for name in set(re.findall(r'name="(level_[a-z-]+)"', grading.text))
-    }
+    levels = dict.fromkeys(
+        set(re.findall(r'name="(level_[a-z-]+)"', grading.text)), "2"
+    )
     saved = ines.submit(
         grading,
         next(
