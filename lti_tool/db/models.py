@@ -96,6 +96,9 @@ class LoginState(Model):
     target_link_uri: orm.Mapped[str] = orm.mapped_column(sa.String(2000))
     # The login request's own parameters, to restart it in a new window.
     login_params: orm.Mapped[dict[str, str]] = orm.mapped_column(Json)
+    # LTI Platform Storage: the frame the LMS named (lti_storage_target) that
+    # keeps our state for us when the browser does not keep cookies.
+    storage_target: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
     created_at: orm.Mapped[datetime]
     expires_at: orm.Mapped[datetime] = orm.mapped_column(index=True)
     consumed_at: orm.Mapped[datetime | None]

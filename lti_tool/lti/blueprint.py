@@ -25,10 +25,10 @@ from lti_tool.errors import Refused
 from lti_tool.lti.advantage import Advantage
 from lti_tool.lti.launch import DEEP_LINKING, LaunchPolicy, validate_launch
 from lti_tool.lti.login import LOGIN_PARAMS, start_login
-from lti_tool.lti.origin import local_path
+from lti_tool.lti.origin import local_path, origin_of
 from lti_tool.runtime import db, runtime
 from lti_tool.services import keys as key_service
-from lti_tool.services.launches import record_launch
+from lti_tool.services.launches import find_session, record_launch
 from lti_tool.services.placements import Placement, placements
 from lti_tool.services.programs import offered_versions
 from lti_tool.web.auth import (
@@ -54,7 +54,8 @@ def state_cookie_name(state: str) -> str:
 
 
 def _login_params() -> dict[str, str]:
-    return {k: str(request.values.get(k, "")) for k in LOGIN_PARAMS}
+    names = (*LOGIN_PARAMS, "lti_storage_target")
+    return {k: str(request.values.get(k, "")) for k in names}
 
 
 @bp.route("/lti/login", methods=["GET", "POST"])
@@ -72,7 +73,19 @@ def login() -> Response:
     )
     session.commit()
     in_frame = request.headers.get("Sec-Fetch-Dest") == "iframe"
-    if in_frame and not request.values.get("new_window"):
+    if started.storage_target and not request.values.get("new_window"):
+        # LTI Platform Storage: the LMS keeps our state in its storage frame,
+        # so the launch can be trusted even if this frame loses cookies.
+        response = make_response(
+            render_template(
+                "lti/storage_login.html",
+                auth_url=started.auth_url,
+                state=started.state,
+                target=started.storage_target,
+                platform_origin=started.platform_origin,
+            )
+        )
+    elif in_frame and not request.values.get("new_window"):
         # In an LMS iframe, first check that this browser keeps our cookies; if
         # it does not, offer to continue in a new (first-party) window.
         new_window_url = url_for("lti.login", **params, new_window="1", _external=False)
@@ -147,6 +160,22 @@ def launch() -> Response:
         path = local_path(validated.target_link_uri)
         joiner = "&" if "?" in path else "?"
         destination = f"{path}{joiner}{urlencode({'launch': stored.id})}"
+    if validated.needs_storage_check:
+        # Hand the session over only after the page has found this login's
+        # state in the LMS's storage frame (this browser started the login).
+        page = make_response(
+            render_template(
+                "lti/storage_launch.html",
+                state=validated.login.state,
+                target=validated.login.storage_target,
+                platform_origin=origin_of(validated.platform.auth_login_url) or "",
+                session_token=recorded.new_session_token or "",
+                destination=destination,
+                new_window_url=_restart_url(validated.login.state),
+            )
+        )
+        page.headers["Cache-Control"] = "no-store"
+        return page
     response = make_response(redirect(destination, code=303))
     if recorded.new_session_token:
         set_tool_cookie(
@@ -157,6 +186,45 @@ def launch() -> Response:
         )
     if state:
         delete_tool_cookie(response, state_cookie_name(state))
+    return response
+
+
+@bp.post("/lti/launch/continue")
+def launch_continue() -> Response:
+    """Second step of a Platform Storage launch: take the session, open the page.
+
+    The form comes from the page /lti/launch rendered into this browser after
+    the storage frame confirmed the login; the session token in it was only
+    ever sent to that page.
+    """
+    rt = runtime()
+    # Only our own page may post this (else anyone could plant their session
+    # in someone else's browser): the browser says where the form came from.
+    same_site = request.headers.get("Sec-Fetch-Site") == "same-origin"
+    same_origin = request.headers.get("Origin") == tool_origin()
+    if not (same_site or same_origin):
+        raise Refused(
+            403,
+            "cross_site_continue",
+            "This sign-in step must come from tierpath's own page.",
+            hint="Open tierpath from your LMS again.",
+            detail=f"origin={request.headers.get('Origin')!r}"
+            f" sec-fetch-site={request.headers.get('Sec-Fetch-Site')!r}",
+        )
+    token = request.form.get("session_token", "")
+    destination = request.form.get("destination", "")
+    if not destination.startswith("/") or destination.startswith("//"):
+        raise Refused(400, "bad_destination", "This sign-in link is not valid.")
+    response = make_response(redirect(destination, code=303))
+    if token:
+        if find_session(db(), token, rt.clock()) is None:
+            raise Refused(
+                401,
+                "no_session",
+                "This sign-in has expired.",
+                hint="Open tierpath from your LMS again.",
+            )
+        set_tool_cookie(response, SESSION_COOKIE, token, rt.settings.lti_launch_ttl)
     return response
 
 

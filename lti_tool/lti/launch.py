@@ -57,6 +57,10 @@ class ValidatedLaunch:
     platform: Platform
     deployment: Deployment
     login: LoginState
+    # No state cookie came back, but the LMS offered Platform Storage: the
+    # browser must prove (from the storage frame) that it started the login
+    # before the session is handed to it.
+    needs_storage_check: bool = False
 
     @property
     def message_type(self) -> str:
@@ -91,7 +95,7 @@ def _check_state(
             "The sign-in took too long and expired.",
             detail="state expired",
         )
-    if state_cookie != state:
+    if state_cookie != state and login.storage_target is None:
         # The browser did not send back the cookie we set at login: either the
         # LMS frame blocks cookies, or this POST did not come from the browser
         # that started the sign-in (login CSRF). Offer the new-window restart.
@@ -349,5 +353,9 @@ def validate_launch(
         )
     _check_claims(claims, policy)
     return ValidatedLaunch(
-        claims=claims, platform=platform, deployment=deployment, login=login
+        claims=claims,
+        platform=platform,
+        deployment=deployment,
+        login=login,
+        needs_storage_check=state_cookie != state,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from sqlalchemy import orm
 
 from lti_tool.db.models import Launch, LoginState, Platform, ToolSession
 from lti_tool.errors import Refused
-from lti_tool.lti.origin import is_on_origin
+from lti_tool.lti.origin import is_on_origin, origin_of
 from lti_tool.services.platforms import find_deployment, find_platform
 
 # Login parameters we keep so a login can be restarted in a new window.
@@ -27,12 +28,18 @@ LOGIN_PARAMS = (
 )
 
 
+# LTI Platform Storage: "_parent" or the name of a frame of the LMS page.
+_STORAGE_TARGET = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
 @dataclass(frozen=True)
 class LoginStarted:
     """A login we recorded, and where the browser goes next."""
 
     state: str
     auth_url: str
+    storage_target: str | None = None
+    platform_origin: str = ""
 
 
 def _required(params: Mapping[str, str], name: str, what: str) -> str:
@@ -111,6 +118,14 @@ def start_login(
             "This LMS deployment of tierpath is not registered.",
             detail=f"iss={iss!r} deployment_id={deployment_id!r}",
         )
+    storage_target = params.get("lti_storage_target", "").strip() or None
+    if storage_target is not None and not _STORAGE_TARGET.match(storage_target):
+        raise Refused(
+            400,
+            "bad_storage_target",
+            "The LMS sent an unusable lti_storage_target.",
+            detail=f"lti_storage_target={storage_target[:120]!r}",
+        )
     prune_expired(session, now)
     state = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(32)
@@ -121,6 +136,7 @@ def start_login(
             platform_id=platform.id,
             target_link_uri=target,
             login_params={k: params[k] for k in LOGIN_PARAMS if params.get(k)},
+            storage_target=storage_target,
             created_at=now,
             expires_at=now + timedelta(seconds=login_ttl),
         )
@@ -140,5 +156,8 @@ def start_login(
         query["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if "?" in platform.auth_login_url else "?"
     return LoginStarted(
-        state=state, auth_url=platform.auth_login_url + separator + urlencode(query)
+        state=state,
+        auth_url=platform.auth_login_url + separator + urlencode(query),
+        storage_target=storage_target,
+        platform_origin=origin_of(platform.auth_login_url) or "",
     )
