@@ -1,5 +1,7 @@
 """Machine endpoints: JWKS, registration, OAuth2 token, AGS 2.0, NRPS 2.0, state.
 
+Dynamic Registration endpoints live in :mod:`devlms.registration`.
+
 Every service endpoint needs a bearer token issued by ``POST /token`` with a
 scope that covers the operation: no/unknown/expired token -> 401, token
 without the needed scope -> 403 (RFC 6750 ``insufficient_scope``).
@@ -12,6 +14,7 @@ from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlencode
 
+import jwt
 from flask import Blueprint, Response, jsonify, request
 from lti1p3platform.exceptions import (
     LtiException,
@@ -33,6 +36,7 @@ from .services import (
     SCOPE_SCORE,
     USERS,
     ServiceError,
+    check_review_url,
     paginate,
     parse_paging,
     role_matches,
@@ -72,16 +76,18 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response:
     return response
 
 
-def _require_scope(*any_of: str) -> None:
+def _require_scope(*any_of: str) -> str:
+    """Check the bearer token; return the client_id it was issued to."""
     header = request.headers.get("Authorization", "")
     parts = header.split()
     if len(parts) != 2 or parts[0].lower() != "bearer":
         raise ServiceError("missing bearer token", 401)
-    scopes = get_devlms().store.token_scopes(parts[1])
-    if scopes is None:
+    entry = get_devlms().store.token_entry(parts[1])
+    if entry is None:
         raise ServiceError("invalid or expired bearer token", 401)
-    if not scopes.intersection(any_of):
+    if not entry.scopes.intersection(any_of):
         raise ServiceError(f"token lacks scope: one of {', '.join(any_of)}", 403)
+    return entry.client_id
 
 
 def _check_context(context_id: str) -> None:
@@ -161,12 +167,29 @@ def token() -> Response:
             "invalid_scope", f"unsupported scope(s): {' '.join(unknown)}"
         )
 
-    conf = devlms.platform_conf(audience=cfg.token_url)
+    try:
+        unverified = jwt.decode(assertion, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        return _oauth_error("invalid_client", f"client assertion rejected: {exc}", 401)
+    iss = unverified.get("iss")
+    tool = devlms.tool(iss) if isinstance(iss, str) else None
+    if tool is None:
+        return _oauth_error(
+            "invalid_client", "client assertion iss is not a registered client_id", 401
+        )
+    not_granted = [s for s in requested if s not in tool.scopes]
+    if not_granted:
+        return _oauth_error(
+            "invalid_scope",
+            f"scope(s) not registered for this tool: {' '.join(not_granted)}",
+        )
+
+    conf = devlms.platform_conf(tool, audience=cfg.token_url)
     try:
         claims = conf.tool_validate_and_decode(assertion)
     except JwtValidationError as exc:
         return _oauth_error("invalid_client", f"client assertion rejected: {exc}", 401)
-    if claims.get("iss") != cfg.client_id or claims.get("sub") != cfg.client_id:
+    if claims.get("iss") != tool.client_id or claims.get("sub") != tool.client_id:
         return _oauth_error(
             "invalid_client", "client assertion iss and sub must be the client_id", 401
         )
@@ -187,7 +210,7 @@ def token() -> Response:
         JwtValidationError,
     ) as exc:
         return _oauth_error("invalid_request", f"token request rejected: {exc}")
-    store.add_token(issued["access_token"], frozenset(requested))
+    store.add_token(issued["access_token"], frozenset(requested), tool.client_id)
     response = _json(
         {
             "access_token": issued["access_token"],
@@ -233,13 +256,17 @@ def list_lineitems(context_id: str) -> Response:
 
 @api.post("/api/contexts/<context_id>/lineitems")
 def create_lineitem(context_id: str) -> Response:
-    _require_scope(SCOPE_LINEITEM)
+    client_id = _require_scope(SCOPE_LINEITEM)
     _check_context(context_id)
+    devlms = get_devlms()
     item = validate_lineitem(_body())
     link_id = item.get("resourceLinkId")
-    if link_id is not None and link_id not in get_devlms().store.links:
+    if link_id is not None and link_id not in devlms.store.links:
         raise ServiceError(f"resourceLinkId {link_id!r} is not a link in this course")
-    item_id = get_devlms().store.create_lineitem(item)
+    tool = devlms.tool(client_id)
+    if tool is not None:
+        check_review_url(tool, item)
+    item_id = devlms.store.create_lineitem(item, owner=client_id)
     response = _json(_lineitem_json(item_id, item), 201, MT_LINEITEM)
     response.headers["Location"] = get_devlms().config.lineitem_url(item_id)
     return response
@@ -262,6 +289,9 @@ def update_lineitem(context_id: str, item_id: str) -> Response:
     item = validate_lineitem(_body())
     if "resourceLinkId" not in item and "resourceLinkId" in existing:
         item["resourceLinkId"] = existing["resourceLinkId"]
+    tool = get_devlms().tool_for_lineitem(item_id)
+    if tool is not None:
+        check_review_url(tool, item)
     store.update_lineitem(item_id, item)
     return _json(_lineitem_json(item_id, item), media_type=MT_LINEITEM)
 
@@ -381,12 +411,13 @@ def state() -> Response:
         entry["scores"] = list(store.scores_for(item_id).values())
         lineitems.append(entry)
     links = [
-        {**asdict(link), "url": devlms.link_url(link.url)}
-        for link in store.links.values()
+        {**asdict(link), "url": devlms.link_url(link)} for link in store.links.values()
     ]
     return jsonify(
         {
             "registration": devlms.config.registration(),
+            "tools": [tool.summary() for tool in devlms.tools()],
+            "platform_storage": devlms.config.platform_storage,
             "links": links,
             "lineitems": lineitems,
             "token_requests": store.token_requests,

@@ -19,6 +19,7 @@ import secrets
 from flask import Flask
 
 from .api import api
+from .registration import registration
 from .state import EXTENSION_KEY, DevLms, DevLmsConfig, get_devlms
 from .views import views
 
@@ -38,6 +39,7 @@ def create_platform(config: DevLmsConfig) -> Flask:
     app.extensions[EXTENSION_KEY] = DevLms(config)
     app.register_blueprint(views)
     app.register_blueprint(api)
+    app.register_blueprint(registration)
     return app
 
 

@@ -1,11 +1,12 @@
 """Course data and in-memory state of the development LMS.
 
 Holds the demo course, its users, placed resource links, AGS line items and
-scores, issued access tokens and the single-use values (nonces, ``jti``s,
-message hints, deep-linking requests) the platform must remember.  All state
-lives in one :class:`Store` guarded by a lock; when a data directory is
-configured the gradebook and placed links are mirrored to ``state.json`` so a
-demo keeps them across restarts.
+scores, issued access tokens, dynamically registered tools and the single-use
+values (nonces, ``jti``s, message hints, deep-linking requests, registration
+tokens) the platform must remember.  All state lives in one :class:`Store`
+guarded by a lock; when a data directory is configured the gradebook, placed
+links and registered tools are mirrored to ``state.json`` so a demo keeps them
+across restarts.
 
 AGS 2.0 / NRPS 2.0 request validation lives here too, as plain functions that
 raise :class:`ServiceError`, so the Flask layer stays thin.
@@ -23,6 +24,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from .tools import ToolRegistration, tool_from_json
 
 LIS = "http://purl.imsglobal.org/vocab/lis/v2"
 ROLE_LEARNER = f"{LIS}/membership#Learner"
@@ -61,6 +65,9 @@ ACTIVITY_PROGRESS = frozenset(
 GRADING_PROGRESS = frozenset(
     {"FullyGraded", "Pending", "PendingManual", "Failed", "NotReady"}
 )
+# LTI Submission Review 1.0: statuses a line item's review may be offered for.
+# "None" = also for learners without a score, "Any" = for every score.
+REVIEWABLE_STATUS = frozenset({"None", "Any"}) | ACTIVITY_PROGRESS | GRADING_PROGRESS
 
 # How long single-use values are remembered (longer than any token lifetime).
 REPLAY_WINDOW_SECONDS = 3600
@@ -90,6 +97,14 @@ class User:
     @property
     def is_instructor(self) -> bool:
         return ROLE_INSTRUCTOR in self.roles
+
+    @property
+    def is_admin(self) -> bool:
+        return ROLE_INSTITUTION_ADMIN in self.roles or ROLE_SYSTEM_ADMIN in self.roles
+
+    @property
+    def is_learner(self) -> bool:
+        return ROLE_LEARNER in self.roles
 
     @property
     def role_label(self) -> str:
@@ -151,6 +166,7 @@ class ResourceLink:
     url: str
     custom: dict[str, str] = field(default_factory=dict)
     text: str = ""
+    tool: str = ""  # client_id of the tool; '' = the built-in tool
 
 
 @dataclass
@@ -161,6 +177,10 @@ class MessageHint:
     message_type: str
     resource_link_id: str | None
     created: float
+    client_id: str = ""
+    storage_target: str | None = None  # lti_storage_target offered, if any
+    lineitem_id: str | None = None  # submission review: the line item
+    for_user: str | None = None  # submission review: the learner's user id
 
 
 @dataclass
@@ -170,12 +190,30 @@ class DeepLinkRequest:
     nonce: str
     user_id: str
     created: float
+    client_id: str = ""
 
 
 @dataclass
 class AccessToken:
     scopes: frozenset[str]
     expires_at: float
+    client_id: str = ""
+
+
+@dataclass
+class PendingRegistration:
+    """A Dynamic Registration started on devlms (one registration_token)."""
+
+    id: str
+    token: str
+    created: float
+    registration_url: str | None = None
+    fault: str | None = None
+    client_id: str | None = None  # set when the token was used
+    resource_link_id: str | None = None  # the course link made for the tool
+
+    def expired(self, ttl: float, now: float | None = None) -> bool:
+        return (now if now is not None else time.time()) - self.created >= ttl
 
 
 def parse_timestamp(value: Any, what: str) -> datetime:
@@ -208,6 +246,78 @@ def _optional_str(data: dict[str, Any], key: str) -> str | None:
     return value
 
 
+def _absolute_url(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ServiceError(f"{what} must be a non-empty string")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ServiceError(f"{what} must be an absolute http(s) URL")
+    return value
+
+
+def validate_submission_review(data: Any) -> dict[str, Any]:
+    """Validate a line item's ``submissionReview`` (LTI Submission Review 1.0)."""
+    if not isinstance(data, dict):
+        raise ServiceError("submissionReview must be an object")
+    review: dict[str, Any] = {}
+    statuses = data.get("reviewableStatus")
+    if statuses is not None:
+        if not isinstance(statuses, list) or not all(
+            isinstance(s, str) for s in statuses
+        ):
+            raise ServiceError(
+                "submissionReview.reviewableStatus must be a list of strings"
+            )
+        unknown = [s for s in statuses if s not in REVIEWABLE_STATUS]
+        if unknown:
+            raise ServiceError(
+                f"submissionReview.reviewableStatus has unknown value(s) {unknown};"
+                " use None, Any or activityProgress/gradingProgress values"
+            )
+        review["reviewableStatus"] = list(statuses)
+    label = _optional_str(data, "label")
+    if label is not None:
+        review["label"] = label
+    if data.get("url") is not None:
+        review["url"] = _absolute_url(data["url"], "submissionReview.url")
+    custom = data.get("custom")
+    if custom is not None:
+        if not isinstance(custom, dict) or not all(
+            isinstance(v, str) for v in custom.values()
+        ):
+            raise ServiceError(
+                "submissionReview.custom must be an object with string values"
+            )
+        review["custom"] = {str(k): v for k, v in custom.items()}
+    unknown_keys = sorted(set(data) - {"reviewableStatus", "label", "url", "custom"})
+    if unknown_keys:
+        raise ServiceError(f"submissionReview has unknown field(s) {unknown_keys}")
+    return review
+
+
+def is_reviewable(review: dict[str, Any], score: dict[str, Any] | None) -> bool:
+    """Whether a learner's submission may be reviewed now.
+
+    Without ``reviewableStatus`` (or with an empty list) every learner who has
+    a score can be reviewed; ``None`` allows learners without a score.
+    """
+    statuses = review.get("reviewableStatus") or ["Any"]
+    if score is None:
+        return "None" in statuses
+    return (
+        "Any" in statuses
+        or score.get("activityProgress") in statuses
+        or score.get("gradingProgress") in statuses
+    )
+
+
+def check_review_url(tool: ToolRegistration, item: dict[str, Any]) -> None:
+    """A line item's ``submissionReview.url`` must be on its tool's origin."""
+    url = (item.get("submissionReview") or {}).get("url")
+    if url is not None and not tool.is_tool_url(url):
+        raise ServiceError("submissionReview.url must be on the tool's origin")
+
+
 def validate_lineitem(data: Any) -> dict[str, Any]:
     """Validate an AGS line item body; return the stored fields."""
     if not isinstance(data, dict):
@@ -233,6 +343,8 @@ def validate_lineitem(data: Any) -> dict[str, Any]:
         if not isinstance(data["gradesReleased"], bool):
             raise ServiceError("gradesReleased must be a boolean")
         item["gradesReleased"] = data["gradesReleased"]
+    if data.get("submissionReview") is not None:
+        item["submissionReview"] = validate_submission_review(data["submissionReview"])
     return item
 
 
@@ -338,6 +450,9 @@ class Store:
         self.ignored_scores = 0
         self.hints: dict[str, MessageHint] = {}
         self.dl_requests: dict[str, DeepLinkRequest] = {}
+        self.tools: dict[str, ToolRegistration] = {}
+        self.lineitem_owners: dict[str, str] = {}
+        self.registrations: dict[str, PendingRegistration] = {}
         self._seen: dict[str, dict[str, float]] = {}
         self._reset_course()
         self._load()
@@ -358,6 +473,12 @@ class Store:
         self.lineitems = {str(k): v for k, v in data.get("lineitems", {}).items()}
         self.scores = data.get("scores", {})
         self.next_lineitem = int(data.get("next_lineitem", 1))
+        self.tools = {
+            tool["client_id"]: tool_from_json(tool) for tool in data.get("tools", [])
+        }
+        self.lineitem_owners = {
+            str(k): str(v) for k, v in data.get("lineitem_owners", {}).items()
+        }
 
     def save(self) -> None:
         """Mirror the gradebook and links to ``state.json`` (if configured)."""
@@ -369,6 +490,8 @@ class Store:
                 "lineitems": self.lineitems,
                 "scores": self.scores,
                 "next_lineitem": self.next_lineitem,
+                "tools": [asdict(tool) for tool in self.tools.values()],
+                "lineitem_owners": self.lineitem_owners,
             }
             tmp = self._state_file.with_suffix(".tmp")
             tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
@@ -409,10 +532,12 @@ class Store:
             return None
         return hint
 
-    def new_dl_request(self, nonce: str, user_id: str) -> str:
+    def new_dl_request(self, nonce: str, user_id: str, client_id: str = "") -> str:
         data = "dl-" + secrets.token_urlsafe(24)
         with self._lock:
-            self.dl_requests[data] = DeepLinkRequest(nonce, user_id, time.time())
+            self.dl_requests[data] = DeepLinkRequest(
+                nonce, user_id, time.time(), client_id
+            )
         return data
 
     def pop_dl_request(self, data: str) -> DeepLinkRequest | None:
@@ -427,19 +552,84 @@ class Store:
         with self._lock:
             self.token_requests += 1
 
-    def add_token(self, token: str, scopes: frozenset[str]) -> None:
+    def add_token(
+        self, token: str, scopes: frozenset[str], client_id: str = ""
+    ) -> None:
         with self._lock:
             self.tokens_issued += 1
             self.tokens[token] = AccessToken(
-                scopes, time.time() + ACCESS_TOKEN_TTL_SECONDS
+                scopes, time.time() + ACCESS_TOKEN_TTL_SECONDS, client_id
             )
 
-    def token_scopes(self, token: str) -> frozenset[str] | None:
+    def token_entry(self, token: str) -> AccessToken | None:
         with self._lock:
             entry = self.tokens.get(token)
         if entry is None or entry.expires_at < time.time():
             return None
-        return entry.scopes
+        return entry
+
+    def token_scopes(self, token: str) -> frozenset[str] | None:
+        entry = self.token_entry(token)
+        return entry.scopes if entry else None
+
+    # -- dynamically registered tools --------------------------------------
+    def list_tools(self) -> list[ToolRegistration]:
+        with self._lock:
+            return list(self.tools.values())
+
+    def get_tool(self, client_id: str) -> ToolRegistration | None:
+        with self._lock:
+            return self.tools.get(client_id)
+
+    def new_registration(
+        self, registration_url: str | None = None, fault: str | None = None
+    ) -> PendingRegistration:
+        pending = PendingRegistration(
+            id="reg-" + secrets.token_hex(8),
+            token=secrets.token_urlsafe(32),
+            created=time.time(),
+            registration_url=registration_url,
+            fault=fault,
+        )
+        with self._lock:
+            self.registrations[pending.id] = pending
+        return pending
+
+    def get_registration(self, registration_id: str) -> PendingRegistration | None:
+        with self._lock:
+            return self.registrations.get(registration_id)
+
+    def check_registration_token(self, token: str, ttl: float) -> PendingRegistration:
+        """The pending registration of an unused, unexpired token (else 401)."""
+        with self._lock:
+            pending = next(
+                (
+                    r
+                    for r in self.registrations.values()
+                    if secrets.compare_digest(r.token, token)
+                ),
+                None,
+            )
+            if pending is None:
+                raise ServiceError("unknown registration token", 401)
+            if pending.client_id is not None:
+                raise ServiceError("registration token was already used", 401)
+            if pending.expired(ttl):
+                raise ServiceError("registration token has expired", 401)
+            return pending
+
+    def complete_registration(
+        self, token: str, ttl: float, tool: ToolRegistration, link: ResourceLink
+    ) -> PendingRegistration:
+        """Use the token once: add the tool and its course link atomically."""
+        with self._lock:
+            pending = self.check_registration_token(token, ttl)
+            pending.client_id = tool.client_id
+            pending.resource_link_id = link.id
+            self.tools[tool.client_id] = tool
+            self.links[link.id] = link
+        self.save()
+        return pending
 
     # -- links -------------------------------------------------------------
     def add_link(self, link: ResourceLink) -> None:
@@ -470,14 +660,21 @@ class Store:
             out.append((item_id, item))
         return out
 
-    def create_lineitem(self, item: dict[str, Any]) -> str:
+    def create_lineitem(self, item: dict[str, Any], owner: str = "") -> str:
+        """Store a line item; ``owner`` is the client_id of the creating tool."""
         with self._lock:
             item_id = str(self.next_lineitem)
             self.next_lineitem += 1
             self.lineitems[item_id] = item
             self.scores[item_id] = {}
+            if owner:
+                self.lineitem_owners[item_id] = owner
         self.save()
         return item_id
+
+    def lineitem_owner(self, item_id: str) -> str:
+        with self._lock:
+            return self.lineitem_owners.get(item_id, "")
 
     def get_lineitem(self, item_id: str) -> dict[str, Any]:
         with self._lock:
@@ -497,6 +694,7 @@ class Store:
             self.get_lineitem(item_id)
             del self.lineitems[item_id]
             self.scores.pop(item_id, None)
+            self.lineitem_owners.pop(item_id, None)
         self.save()
 
     def put_score(self, item_id: str, score: dict[str, Any]) -> bool:

@@ -80,7 +80,10 @@ def tool_keys() -> ToolKeys:
 def app(tool_keys: ToolKeys) -> Flask:
     tool_keys.fetched.clear()
     config = DevLmsConfig(
-        base_url=BASE, tool_url=TOOL, tool_jwks_fetcher=tool_keys.jwks
+        base_url=BASE,
+        tool_url=TOOL,
+        tool_jwks_fetcher=tool_keys.jwks,
+        platform_storage="parent",
     )
     return create_platform(config)
 
@@ -800,7 +803,7 @@ def test_pages_render(client: FlaskClient) -> None:
     home = client.get("/").text
     assert "Add content from tierpath (Deep Linking)" in home
     frame = client.get("/course/launch/rl-career-path").text
-    assert 'src="/launch/rl-career-path?user=instructor"' in frame
+    assert 'src="/launch/rl-career-path?user=instructor&amp;storage=parent"' in frame
     assert "Open in new window" in frame
     assert client.get("/course/deep-link").status_code == 200
     assert "Carla Nguyen" in client.get("/roster").text
