@@ -161,7 +161,10 @@ class _PlatformOrigins:
         if time.monotonic() - self._loaded_at > 60:
             origins: set[str] = set()
             for issuer, login_url in db().execute(
-                sa.select(Platform.issuer, Platform.auth_login_url)
+                # A registration waiting for approval may not frame tierpath yet.
+                sa.select(Platform.issuer, Platform.auth_login_url).where(
+                    Platform.approved_at.is_not(None)
+                )
             ):
                 for url in (issuer, login_url):
                     origin = origin_of(url)

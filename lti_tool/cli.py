@@ -131,17 +131,39 @@ def platform_add(
 @platform_group.command("list")
 @with_appcontext
 def platform_list() -> None:
-    """List registered platforms."""
+    """List registered platforms (PENDING ones wait for `platform approve`)."""
     with runtime().session_factory() as session:
         platforms = platform_service.list_platforms(session)
         if not platforms:
             click.echo("no platforms registered (add one with `tierpath platform add`)")
         for p in platforms:
+            status = "approved" if p.approved_at is not None else "PENDING"
             click.echo(
-                f"#{p.id}\t{p.issuer}\tclient_id={p.client_id}\t"
+                f"#{p.id}\t{status}\t{p.issuer}\tclient_id={p.client_id}\t"
                 f"deployments={','.join(d.deployment_id for d in p.deployments)}\t"
                 f"login={p.auth_login_url}\ttoken={p.token_url}\tjwks={p.jwks_url}"
             )
+
+
+@platform_group.command("approve")
+@click.argument("platform_id", type=int)
+@with_appcontext
+def platform_approve(platform_id: int) -> None:
+    """Approve a registration that waits for approval (Dynamic Registration)."""
+    rt = runtime()
+    with rt.session_factory() as session:
+        try:
+            platform = platform_service.approve_platform(
+                session, platform_id, rt.clock()
+            )
+        except platform_service.RegistrationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+        click.echo(
+            f"approved: #{platform.id} {platform.issuer}"
+            f" client_id={platform.client_id}"
+            f" deployments={','.join(d.deployment_id for d in platform.deployments)}"
+        )
 
 
 @platform_group.command("remove")

@@ -17,6 +17,7 @@ from lti_tool.http import TimeoutSession
 from lti_tool.keys import KeyEncryptor
 from lti_tool.lti.advantage import TokenCache
 from lti_tool.lti.keyset import PlatformKeySets
+from lti_tool.netguard import GuardedSession
 from lti_tool.services.ports import BlobStore, EventSink, FanOutSink, LoggingEventSink
 from lti_tool.settings import Settings
 from lti_tool.storage.local_blobs import LocalBlobStore
@@ -35,6 +36,8 @@ class Runtime:
     engine: sa.Engine
     session_factory: orm.sessionmaker[orm.Session]
     http: TimeoutSession
+    # For URLs nobody vouched for yet (Dynamic Registration): SSRF-guarded.
+    registration_http: GuardedSession
     encryptor: KeyEncryptor
     keysets: PlatformKeySets
     clock: Clock
@@ -58,6 +61,10 @@ class Runtime:
             engine=engine,
             session_factory=session_factory,
             http=http,
+            registration_http=GuardedSession(
+                settings.http_timeout,
+                allow_loopback=settings.registration.allow_loopback,
+            ),
             encryptor=KeyEncryptor(settings.key_encryption_key),
             keysets=PlatformKeySets(session_factory, http, settings),
             clock=clock or utcnow,

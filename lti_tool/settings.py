@@ -70,6 +70,17 @@ class EvidenceSettings:
 
 
 @dataclass(frozen=True)
+class RegistrationSettings:
+    """LTI Dynamic Registration (GET /lti/register), held for admin approval."""
+
+    # Let the tool fetch an LMS's configuration over plain http from a loopback
+    # host (127.0.0.1, ::1, localhost): development and the demo LMS only.
+    allow_loopback: bool
+    # At most this many registrations wait for approval; more are refused.
+    max_pending: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the application reads from configuration, checked once."""
 
@@ -92,6 +103,7 @@ class Settings:
     xapi: XapiSettings
     ags: AgsSettings
     evidence: EvidenceSettings
+    registration: RegistrationSettings
 
     @property
     def http_timeout(self) -> tuple[float, float]:
@@ -293,5 +305,9 @@ def load_settings(config: Mapping[str, Any], instance_path: Path) -> Settings:
                 else instance_path / "evidence"
             ),
             max_file_mb=_int(config, "EVIDENCE_MAX_FILE_MB", 1, 500),
+        ),
+        registration=RegistrationSettings(
+            allow_loopback=_bool(config, "REGISTRATION_ALLOW_LOOPBACK"),
+            max_pending=_int(config, "REGISTRATION_MAX_PENDING", 1, 1000),
         ),
     )

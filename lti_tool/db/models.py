@@ -34,6 +34,13 @@ class Platform(Model):
     # token_url (LTI Security Framework §4.1.1, some platforms name it).
     audience: orm.Mapped[str | None] = orm.mapped_column(sa.String(1000))
     created_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
+    # None while a registration waits for an administrator (Dynamic Registration):
+    # a pending platform cannot log in or launch. Every other path sets it.
+    approved_at: orm.Mapped[datetime | None]
+    # "dynamic" when the platform registered itself; None when an admin added it.
+    registered_via: orm.Mapped[str | None] = orm.mapped_column(sa.String(20))
+    # What the platform answered during Dynamic Registration, for the admin.
+    registration_json: orm.Mapped[dict[str, Any] | None] = orm.mapped_column(Json)
 
     # JWKS cache, shared by every worker (HTTP cache headers decide its lifetime).
     jwks_json: orm.Mapped[dict[str, Any] | None] = orm.mapped_column(Json)

@@ -1,4 +1,4 @@
-"""LTI 1.3 endpoints: OIDC login, launch, tool JWKS, Deep Linking."""
+"""LTI 1.3 endpoints: OIDC login, launch, tool JWKS, Deep Linking, registration."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
+    g,
     jsonify,
     make_response,
     redirect,
@@ -26,6 +28,7 @@ from lti_tool.lti.advantage import Advantage
 from lti_tool.lti.launch import DEEP_LINKING, LaunchPolicy, validate_launch
 from lti_tool.lti.login import LOGIN_PARAMS, start_login
 from lti_tool.lti.origin import local_path, origin_of
+from lti_tool.lti.registration import CLOSE_SUBJECT, register_tool
 from lti_tool.runtime import db, runtime
 from lti_tool.services import keys as key_service
 from lti_tool.services.launches import find_session, record_launch
@@ -40,6 +43,7 @@ from lti_tool.web.auth import (
     requires_role,
     set_tool_cookie,
 )
+from lti_tool.web.errors import render_refusal
 from lti_tool.web.origin import tool_origin
 from lti_tool.web.tokens import token_cache, tool_key
 
@@ -237,6 +241,71 @@ def _restart_url(state: str) -> str | None:
         return None
     params: dict[str, Any] = {**login.login_params, "new_window": "1"}
     return url_for("lti.login", **params)
+
+
+def _registration_page(response: Response) -> Response:
+    """Headers of the registration page, which an LMS not yet registered frames."""
+    nonce = g.get("csp_nonce", "")
+    # Any LMS may frame it: it is opened before tierpath knows the LMS, and it
+    # acts on load, so framing adds nothing an attacker could click.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{nonce}'; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors *; base-uri 'none'; object-src 'none'"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    # The page's URL carries the one-time registration token.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/lti/register")
+def register() -> Response:
+    """LTI Dynamic Registration: register with the LMS, then wait for approval."""
+    rt = runtime()
+    session = db()
+    try:
+        platform = register_tool(
+            session,
+            rt.registration_http,
+            openid_configuration=request.args.get("openid_configuration"),
+            registration_token=request.args.get("registration_token"),
+            origin=tool_origin(),
+            max_pending=rt.settings.registration.max_pending,
+            now=rt.clock(),
+        )
+        session.commit()
+    except Refused as refused:
+        session.rollback()
+        body, status = render_refusal(refused)
+        return _registration_page(make_response(body, status))
+    except sa.exc.IntegrityError as exc:  # a twin registration committed first
+        session.rollback()
+        twin = Refused(
+            409,
+            "already_registered",
+            "This LMS registration is already stored in tierpath; nothing new was"
+            " stored.",
+            detail=str(exc.orig)[:300],
+        )
+        body, status = render_refusal(twin)
+        return _registration_page(make_response(body, status))
+    log.info(
+        "dynamic registration pending approval platform_id=%s iss=%s client_id=%s",
+        platform.id,
+        platform.issuer,
+        platform.client_id,
+    )
+    return _registration_page(
+        make_response(
+            render_template(
+                "lti/registered.html",
+                platform=platform,
+                close_subject=CLOSE_SUBJECT,
+            )
+        )
+    )
 
 
 @bp.get("/.well-known/jwks.json")

@@ -25,6 +25,7 @@ from sqlalchemy import orm
 from lti_tool.db.models import Deployment, LoginState, Platform
 from lti_tool.errors import Refused
 from lti_tool.lti.keyset import PlatformKeySets
+from lti_tool.lti.login import check_approved
 from lti_tool.lti.origin import is_on_origin
 from lti_tool.services.platforms import find_deployment
 
@@ -334,6 +335,7 @@ def validate_launch(
     platform = session.get(Platform, login.platform_id)
     if platform is None:
         raise _refuse("unknown_platform", "This LMS is no longer registered.")
+    check_approved(platform)
     _check_audience(unverified, platform)
     key = keys.key_for(platform.id, header["kid"], now)
     claims = _verify_signature(id_token, key, platform)

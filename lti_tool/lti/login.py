@@ -55,13 +55,28 @@ def _required(params: Mapping[str, str], name: str, what: str) -> str:
     return value
 
 
+def check_approved(platform: Platform) -> None:
+    """Refuse a platform whose (dynamic) registration no administrator approved yet."""
+    if platform.approved_at is None:
+        raise Refused(
+            403,
+            "registration_pending",
+            "This LMS registered itself with tierpath, but a tierpath administrator"
+            " must approve the registration before it can be used.",
+            hint="Ask your tierpath administrator to approve it on tierpath's admin"
+            " page (or with `tierpath platform approve`), then launch again.",
+            detail=f"platform_id={platform.id} iss={platform.issuer!r}"
+            f" client_id={platform.client_id!r}",
+        )
+
+
 def _find_platform(session: orm.Session, iss: str, client_id: str | None) -> Platform:
     if client_id:
         platform = find_platform(session, iss, client_id)
     else:
-        candidates = list(
-            session.scalars(sa.select(Platform).where(Platform.issuer == iss))
-        )
+        found = list(session.scalars(sa.select(Platform).where(Platform.issuer == iss)))
+        # A registration waiting for approval does not make the issuer ambiguous.
+        candidates = [p for p in found if p.approved_at is not None] or found
         if len(candidates) > 1:
             raise Refused(
                 400,
@@ -79,6 +94,7 @@ def _find_platform(session: orm.Session, iss: str, client_id: str | None) -> Pla
             " admin page.",
             detail=f"iss={iss!r} client_id={client_id!r}",
         )
+    check_approved(platform)
     return platform
 
 

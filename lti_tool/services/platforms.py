@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -111,6 +112,8 @@ def add_platform(
         audience=data.audience,
         name=data.name or urlsplit(data.issuer).netloc,
         created_at=now,
+        # Registered by an administrator: usable at once.
+        approved_at=now,
     )
     if existing is None:
         session.add(platform)
@@ -122,6 +125,84 @@ def add_platform(
             )
     session.flush()
     return platform, existing is None
+
+
+def add_registered_platform(
+    session: orm.Session,
+    data: PlatformInput,
+    *,
+    registration_json: dict[str, Any],
+    now: datetime,
+) -> Platform:
+    """Store a platform that registered itself (Dynamic Registration), pending.
+
+    It stays unusable (logins and launches are refused) until an administrator
+    approves it. `data` must already have passed the registration's URL policy.
+    """
+    if find_platform(session, data.issuer, data.client_id) is not None:
+        raise RegistrationError(
+            f"{data.issuer} with client id {data.client_id} is already registered"
+        )
+    platform = Platform(
+        issuer=data.issuer,
+        client_id=data.client_id,
+        auth_login_url=data.auth_login_url,
+        token_url=data.token_url,
+        jwks_url=data.jwks_url,
+        audience=data.audience,
+        name=data.name or urlsplit(data.issuer).netloc,
+        created_at=now,
+        approved_at=None,
+        registered_via="dynamic",
+        registration_json=registration_json,
+    )
+    platform.deployments.extend(
+        Deployment(deployment_id=d, created_at=now) for d in data.deployment_ids
+    )
+    session.add(platform)
+    session.flush()
+    return platform
+
+
+def count_pending(session: orm.Session) -> int:
+    """How many registrations wait for an administrator's approval."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Platform)
+            .where(Platform.approved_at.is_(None))
+        )
+        or 0
+    )
+
+
+def approve_platform(session: orm.Session, platform_id: int, now: datetime) -> Platform:
+    """Make a pending registration usable; raise RegistrationError if there is none."""
+    platform = session.get(Platform, platform_id)
+    if platform is None:
+        raise RegistrationError(f"no platform with id {platform_id}")
+    if platform.approved_at is not None:
+        raise RegistrationError(
+            f"platform #{platform_id} ({platform.issuer}) is already approved"
+        )
+    platform.approved_at = now
+    session.flush()
+    return platform
+
+
+def reject_platform(session: orm.Session, platform_id: int) -> Platform:
+    """Delete a registration that is still pending (approved ones are removed instead)."""
+    platform = session.get(Platform, platform_id)
+    if platform is None:
+        raise RegistrationError(f"no platform with id {platform_id}")
+    if platform.approved_at is not None:
+        raise RegistrationError(
+            f"platform #{platform_id} ({platform.issuer}) is approved, not pending;"
+            " remove it instead"
+        )
+    session.delete(platform)
+    session.flush()
+    return platform
 
 
 def list_platforms(session: orm.Session) -> list[Platform]:

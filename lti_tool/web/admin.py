@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from lti_tool.db.models import LrsTarget, ScorePassback
@@ -24,10 +24,15 @@ register_people_routes(bp)
 
 def _page(error: str | None = None, form: dict[str, str] | None = None) -> str:
     origin = tool_origin()
+    platforms = platform_service.list_platforms(db())
     return render_template(
         "admin/home.html",
         launch=current_launch(),
-        platforms=platform_service.list_platforms(db()),
+        platforms=[p for p in platforms if p.approved_at is not None],
+        pending=sorted(
+            (p for p in platforms if p.approved_at is None),
+            key=lambda p: p.created_at,
+        ),
         programs=all_versions(db()),
         keys=list_keys(db()),
         csrf_token=current_session().csrf_token,
@@ -105,5 +110,32 @@ def remove_platform(platform_id: int) -> ResponseReturnValue:
         platform_service.remove_platform(session, platform_id)
     except platform_service.RegistrationError as exc:
         raise Refused(404, "no_such_platform", str(exc)) from exc
+    session.commit()
+    return redirect(url_for("admin.home", launch=current_launch().id), 303)
+
+
+@bp.post("/platforms/<int:platform_id>/approve")
+@requires_role(ToolRole.ADMINISTRATOR)
+def approve_platform(platform_id: int) -> ResponseReturnValue:
+    """Approve a dynamic registration: its logins and launches work from now on."""
+    session = db()
+    try:
+        platform_service.approve_platform(session, platform_id, runtime().clock())
+    except platform_service.RegistrationError as exc:
+        raise Refused(404, "no_pending_registration", str(exc)) from exc
+    session.commit()
+    current_app.extensions["tierpath_origins"].reset()  # may frame tierpath now
+    return redirect(url_for("admin.home", launch=current_launch().id), 303)
+
+
+@bp.post("/platforms/<int:platform_id>/reject")
+@requires_role(ToolRole.ADMINISTRATOR)
+def reject_platform(platform_id: int) -> ResponseReturnValue:
+    """Reject a dynamic registration: the pending platform is deleted."""
+    session = db()
+    try:
+        platform_service.reject_platform(session, platform_id)
+    except platform_service.RegistrationError as exc:
+        raise Refused(404, "no_pending_registration", str(exc)) from exc
     session.commit()
     return redirect(url_for("admin.home", launch=current_launch().id), 303)

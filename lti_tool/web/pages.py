@@ -26,6 +26,8 @@ def tool_urls(origin: str) -> dict[str, str]:
         "Target link URI": origin + "/home",
         "Deep linking URL": origin + "/lti/deep-link",
         "Public key set (JWKS) URL": origin + "/.well-known/jwks.json",
+        # LTI Dynamic Registration: the LMS does the rest; an admin approves.
+        "Dynamic registration URL": origin + "/lti/register",
     }
 
 

@@ -159,9 +159,16 @@ class Chrome:
 
 @contextmanager
 def chrome_session(
-    *, block_third_party_cookies: bool, screenshots: str
+    *,
+    block_third_party_cookies: bool,
+    screenshots: str,
+    blocked_cookie_sites: tuple[str, ...] = (),
 ) -> Iterator[Chrome]:
-    """Start headless Chromium; third-party cookies allowed or blocked."""
+    """Start headless Chromium; third-party cookies allowed or blocked.
+
+    `blocked_cookie_sites` (origins) get no cookies at all, partitioned or not
+    (as Safari-like blocking does).
+    """
     chromium, chromedriver = _binaries()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -179,9 +186,14 @@ def chrome_session(
     ):
         options.add_argument(argument)
     # 0 = allow all cookies, 1 = block third-party cookies (Settings → Privacy).
-    options.add_experimental_option(
-        "prefs", {"profile.cookie_controls_mode": 1 if block_third_party_cookies else 0}
-    )
+    prefs: dict[str, Any] = {
+        "profile.cookie_controls_mode": 1 if block_third_party_cookies else 0
+    }
+    if blocked_cookie_sites:
+        prefs["profile.content_settings.exceptions.cookies"] = {
+            f"{site},*": {"setting": 2} for site in blocked_cookie_sites
+        }
+    options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(service=Service(chromedriver), options=options)
     driver.set_page_load_timeout(WAIT_SECONDS)
     try:
