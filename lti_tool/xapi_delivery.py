@@ -55,7 +55,7 @@ def build_deliverer(rt: Runtime, *, worker: str | None = None) -> Deliverer:
         return client
 
     return Deliverer(
-        store=SqlOutboxStore(rt.session_factory, rt.encryptor),
+        store=SqlOutboxStore(rt.session_factory, rt.encryptor, rt.blobs),
         client_for=client_for,
         policy=RetryPolicy(
             base=settings.retry_base,

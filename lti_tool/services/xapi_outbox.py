@@ -13,7 +13,7 @@ safe because statement ids are deterministic and the deliverer checks 409s.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy import orm
 
 from lti_tool.db.models import LrsTarget, OutboxEntry, StoredStatement
 from lti_tool.keys import KeyEncryptor
+from lti_tool.services.ports import BlobNotFoundError, BlobStore
 from lti_tool.services.xapi_recorder import queue_statements
 from xapi.outbox import AttachmentPart, OutboxItem, Target
 
@@ -39,10 +40,14 @@ class SqlOutboxStore:
     """The outbox port on tierpath's database."""
 
     def __init__(
-        self, session_factory: orm.sessionmaker[orm.Session], encryptor: KeyEncryptor
+        self,
+        session_factory: orm.sessionmaker[orm.Session],
+        encryptor: KeyEncryptor,
+        blobs: BlobStore | None = None,
     ) -> None:
         self._sessions = session_factory
         self._encryptor = encryptor
+        self._blobs = blobs
 
     def active_targets(self) -> list[Target]:
         with self._sessions() as session:
@@ -202,9 +207,37 @@ class SqlOutboxStore:
             )
 
     def attachments_for(self, items: Sequence[OutboxItem]) -> list[AttachmentPart]:
-        # Evidence files (issue 6) are stored by sha256; until then no statement
-        # carries an attachment without a fileUrl.
-        return []
+        """Evidence files' bytes from the blob store, by the statements' sha2.
+
+        A file missing from the store is left out: the LRS then refuses the
+        statement and it becomes a dead letter that names the problem.
+        """
+        if self._blobs is None:
+            return []
+        parts: dict[str, AttachmentPart] = {}
+        for item in items:
+            for attachment in item.payload.get("attachments") or ():
+                if not isinstance(attachment, Mapping) or attachment.get("fileUrl"):
+                    continue
+                sha = str(attachment.get("sha2", "")).lower()
+                if sha in parts:
+                    continue
+                try:
+                    with self._blobs.open(sha) as stream:
+                        data = stream.read()
+                except (BlobNotFoundError, ValueError):
+                    _log.warning(
+                        "attachment %s of %s is not stored", sha, item.statement_id
+                    )
+                    continue
+                parts[sha] = AttachmentPart(
+                    content_type=str(
+                        attachment.get("contentType") or "application/octet-stream"
+                    ),
+                    sha256=sha,
+                    data=data,
+                )
+        return list(parts.values())
 
 
 # -- admin use cases -------------------------------------------------------------

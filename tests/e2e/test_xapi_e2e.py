@@ -6,6 +6,7 @@ in-process deliverer (as the demo does), and devlrs is the external LRS.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Iterator
@@ -112,3 +113,26 @@ def test_statements_recorded_while_the_lrs_was_down_arrive_once_it_is_back(
     wait_for(lambda: set(lrs.store.snapshot()["stored_ids"]) == recorded)
     state = lrs.store.snapshot()
     assert all(state["stored_count"][i] == 1 for i in recorded)
+
+
+def test_evidence_files_reach_the_lrs_as_attachments(
+    stack: LiveStack, lrs: LiveLrs
+) -> None:
+    report = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    ana = Browser()
+    home = ana.open(f"{stack.lms_url}/launch/rl-career-path?user=learner1")
+    link = re.search(r'href="([^"]*/rotations/[^"]*/reporting\?[^"]*)"', home.text)
+    assert link is not None, home.text
+    page = ana.open(urljoin(home.url, link.group(1).replace("&amp;", "&")))
+    forms, _ = forms_in(page.text)
+    form = next(f for f in forms if "/rotations/" in f.action)
+    sent = ana.http.post(
+        urljoin(page.url, form.action),
+        data={**dict(form.fields), "note": "Report attached."},
+        files={"files": ("report.pdf", report, "application/pdf")},
+        timeout=10,
+    )
+    assert "Evidence submitted" in sent.text
+    sha = hashlib.sha256(report).hexdigest()
+    # The in-process deliverer sends it multipart/mixed with the file's bytes.
+    wait_for(lambda: lrs.store.attachment(sha) == report)
