@@ -159,6 +159,8 @@ echo "==> starting tierpath on $TOOL_URL (log: $logdir/tierpath.log)"
 # `tierpath xapi deliver` as its own worker.
 export TIERPATH_XAPI_DELIVER_IN_PROCESS=true TIERPATH_XAPI_POLL_INTERVAL=1
 export TIERPATH_AGS_DELIVER_IN_PROCESS=true TIERPATH_AGS_POLL_INTERVAL=1
+# The demo LMS is on plain-http loopback: let Dynamic Registration reach it.
+export TIERPATH_REGISTRATION_ALLOW_LOOPBACK=true
 export TIERPATH_XAPI_RETRY_BASE=2 TIERPATH_XAPI_RETRY_CAP=30
 start_bg "$logdir/tierpath.log" \
     "$tierpath" run --host 127.0.0.1 --port "$TIERPATH_PORT"
@@ -209,11 +211,15 @@ cat <<EOF
     tool admin                  : launch as "admin" from the LMS course page
 
   Start on the LMS course page and pick who you are:
-    learner1    Ana Morales     (learner: eligible, auto-enrolled in the first tiers)
+    learner1    Ana Morales     (learner: eligible, auto-enrolled in the first tiers;
+                                 tests, then job-rotation evidence, e.g. Reporting)
     learner2    Ben Okafor      (learner: not eligible yet, and told why)
-    instructor  Ines Duarte     (instructor: cohort, CSV export, roster)
+    instructor  Ines Duarte     (instructor: cohort, CSV export, roster sync,
+                                 "Grade job-rotation evidence": the score and
+                                 comment land in the LMS gradebook)
     admin       Adam Reyes      (administrator: platforms, people/KPI import,
-                                 xAPI delivery: backlog, errors, dead letters)
+                                 xAPI delivery and gradebook passback,
+                                 Dynamic Registration approvals)
 
   Programs loaded from config/programs/: PartnerHero STEP, Alorica Leadership
   Intern Program, SQM CSR career path; ${DEMO_PEOPLE:-2000} synthetic agents.
