@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from lti_tool.background import BackgroundWorker
 from lti_tool.db.models import LineItemLink, Platform
 from lti_tool.http import TimeoutSession
 from lti_tool.lti.advantage import CachedTokenConnector, TokenCache, registration_for
@@ -225,32 +226,10 @@ class ScorePoster:
                 stop.wait(interval)
 
 
-class BackgroundPoster:
-    """The in-process poster: one daemon thread."""
-
-    def __init__(self, rt: Runtime, tokens: TokenCache) -> None:
-        self._rt = rt
-        self._tokens = tokens
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is not None:
-                return
-            poster = ScorePoster(self._rt, tokens=self._tokens)
-            self._thread = threading.Thread(
-                target=poster.run_forever,
-                args=(self._stop, self._rt.settings.ags.poll_interval),
-                name="tierpath-ags-poster",
-                daemon=True,
-            )
-            self._thread.start()
-        _log.info("in-process gradebook poster started")
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+def background_poster(rt: Runtime, tokens: TokenCache) -> BackgroundWorker:
+    """The in-process poster (TIERPATH_AGS_DELIVER_IN_PROCESS)."""
+    return BackgroundWorker(
+        "tierpath-ags-poster",
+        lambda: ScorePoster(rt, tokens=tokens),
+        rt.settings.ags.poll_interval,
+    )

@@ -94,9 +94,9 @@ def _start_deliverer_on_first_request(app: Flask) -> None:
     Started by the first request, not by create_app: CLI commands build the app
     too, and a thread started before a server forks would not survive the fork.
     """
-    from lti_tool.xapi_delivery import BackgroundDeliverer
+    from lti_tool.xapi_delivery import background_deliverer
 
-    deliverer = BackgroundDeliverer(app.extensions["tierpath"])
+    deliverer = background_deliverer(app.extensions["tierpath"])
     app.extensions["tierpath.deliverer"] = deliverer
 
     @app.before_request
@@ -106,10 +106,10 @@ def _start_deliverer_on_first_request(app: Flask) -> None:
 
 def _start_poster_on_first_request(app: Flask) -> None:
     """Run the gradebook poster in this process (TIERPATH_AGS_DELIVER_IN_PROCESS)."""
-    from lti_tool.ags_delivery import BackgroundPoster
+    from lti_tool.ags_delivery import background_poster
 
     rt = app.extensions["tierpath"]
-    poster = BackgroundPoster(rt, rt.tokens)
+    poster = background_poster(rt, rt.tokens)
     app.extensions["tierpath.poster"] = poster
 
     @app.before_request

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import requests
 
+from lti_tool.background import BackgroundWorker
 from lti_tool.runtime import Runtime
 from lti_tool.services.xapi_outbox import SqlOutboxStore
 from xapi.client import LrsClient
@@ -70,31 +71,10 @@ def build_deliverer(rt: Runtime, *, worker: str | None = None) -> Deliverer:
     )
 
 
-class BackgroundDeliverer:
-    """The in-process deliverer: one daemon thread, stopped with the process."""
-
-    def __init__(self, rt: Runtime) -> None:
-        self._rt = rt
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is not None:
-                return
-            deliverer = build_deliverer(self._rt)
-            self._thread = threading.Thread(
-                target=deliverer.run_forever,
-                args=(self._stop, self._rt.settings.xapi.poll_interval),
-                name="tierpath-xapi-deliverer",
-                daemon=True,
-            )
-            self._thread.start()
-        _log.info("in-process xAPI deliverer started")
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+def background_deliverer(rt: Runtime) -> BackgroundWorker:
+    """The in-process deliverer (TIERPATH_XAPI_DELIVER_IN_PROCESS)."""
+    return BackgroundWorker(
+        "tierpath-xapi-deliverer",
+        lambda: build_deliverer(rt),
+        rt.settings.xapi.poll_interval,
+    )
