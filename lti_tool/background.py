@@ -50,3 +50,22 @@ class BackgroundWorker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+
+def run_until_signalled(loop: Loop, interval: float) -> None:
+    """Run a worker loop in the foreground until SIGTERM or Ctrl-C.
+
+    The round in flight finishes first (`tierpath xapi deliver`,
+    `tierpath ags deliver`).
+    """
+    import signal
+    from types import FrameType
+
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    loop.run_forever(stop, interval)

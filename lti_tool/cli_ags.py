@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from types import FrameType
-
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from lti_tool.background import run_until_signalled
 from lti_tool.runtime import runtime
 
 
@@ -37,15 +34,8 @@ def ags_deliver(once: bool, worker_id: str | None) -> None:
     if once:
         click.echo(poster.run_once().summary())
         return
-    stop = threading.Event()
-
-    def _stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     click.echo("posting gradebook scores; Ctrl-C to stop")
-    poster.run_forever(stop, rt.settings.ags.poll_interval)
+    run_until_signalled(poster, rt.settings.ags.poll_interval)
     click.echo("stopped")
 
 

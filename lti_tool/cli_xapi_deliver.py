@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from types import FrameType
-
 import click
 from flask.cli import with_appcontext
 
+from lti_tool.background import run_until_signalled
 from lti_tool.cli_xapi import xapi_group
 from lti_tool.runtime import runtime
 
@@ -35,13 +32,6 @@ def xapi_deliver(once: bool, worker_id: str | None) -> None:
         report = deliverer.run_once()
         click.echo(report.summary())
         return
-    stop = threading.Event()
-
-    def _stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     click.echo("delivering xAPI statements; Ctrl-C to stop")
-    deliverer.run_forever(stop, rt.settings.xapi.poll_interval)
+    run_until_signalled(deliverer, rt.settings.xapi.poll_interval)
     click.echo("stopped")

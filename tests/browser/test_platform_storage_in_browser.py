@@ -10,39 +10,20 @@ window: the fallbacks in order.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from lti_tool.app import create_app
-from lti_tool.runtime import runtime
-from lti_tool.services.demo_data import write_demo_people
-from lti_tool.services.programs import load_program
 from tests.browser.chrome import chrome_session
-from tests.conftest import make_test_config
-from tests.support.live import LiveStack, live_stack
+from tests.support.live import LiveStack, step_stack
 
 pytestmark = pytest.mark.e2e
-STEP = Path(__file__).parents[2] / "config" / "programs" / "partnerhero-step.toml"
 
 
 @pytest.fixture
 def stack(database_url: str, tmp_path: Path) -> Iterator[LiveStack]:
-    def make_tool(base_url: str):  # type: ignore[no-untyped-def]
-        return create_app(
-            make_test_config(database_url, tmp_path / "instance", BASE_URL=base_url)
-        )
-
-    with live_stack(make_tool) as running:
-        rt = runtime(running.tool)
-        now = datetime.now(UTC)
-        with rt.session_factory() as session:
-            load_program(session, STEP, now)
-            write_demo_people(session, 50, now)
-            session.commit()
+    with step_stack(database_url, tmp_path / "instance") as running:
         yield running
-    running.tool.extensions["tierpath"].engine.dispose()
 
 
 @pytest.mark.parametrize("mode", ["parent", "frame"])

@@ -13,50 +13,27 @@ frame is cross-site as in production. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lti_tool.app import create_app
-from lti_tool.runtime import runtime
-from lti_tool.services.demo_data import write_demo_people
-from lti_tool.services.programs import load_program
 from tests.browser.chrome import Chrome, chrome_session
-from tests.conftest import make_test_config
-from tests.support.live import LiveStack, live_stack
+from tests.support.live import LiveStack, step_stack
 
 pytestmark = pytest.mark.e2e
-STEP = Path(__file__).parents[2] / "config" / "programs" / "partnerhero-step.toml"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture
 def stack(database_url: str, tmp_path: Path) -> Iterator[LiveStack]:
-    def make_tool(base_url: str):  # type: ignore[no-untyped-def]
-        return create_app(
-            make_test_config(
-                database_url,
-                tmp_path / "instance",
-                BASE_URL=base_url,
-                AGS_DELIVER_IN_PROCESS=True,
-                AGS_POLL_INTERVAL=0.2,
-            )
-        )
-
-    with live_stack(make_tool) as running:
-        rt = runtime(running.tool)
-        now = datetime.now(UTC)
-        with rt.session_factory() as session:
-            load_program(session, STEP, now)
-            write_demo_people(session, 50, now)
-            session.commit()
+    with step_stack(
+        database_url,
+        tmp_path / "instance",
+        AGS_DELIVER_IN_PROCESS=True,
+        AGS_POLL_INTERVAL=0.2,
+    ) as running:
         yield running
-        poster = running.tool.extensions.get("tierpath.poster")
-        if poster is not None:
-            poster.stop()
-    running.tool.extensions["tierpath"].engine.dispose()
 
 
 @pytest.mark.parametrize("third_party_cookies", ["allowed", "blocked"])

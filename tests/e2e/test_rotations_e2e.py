@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -20,42 +19,21 @@ import requests
 import sqlalchemy as sa
 
 from lti_tool.ags_delivery import ScorePoster
-from lti_tool.app import create_app
 from lti_tool.db.models import ScorePassback
 from lti_tool.runtime import runtime
-from lti_tool.services.demo_data import write_demo_people
-from lti_tool.services.programs import load_program
-from tests.conftest import make_test_config
 from tests.support.browser import Browser, forms_in
-from tests.support.live import LiveStack, live_stack
+from tests.support.live import LiveStack, step_stack
 
 pytestmark = pytest.mark.e2e
-STEP = Path(__file__).parents[2] / "config" / "programs" / "partnerhero-step.toml"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture
 def stack(database_url: str, tmp_path: Path) -> Iterator[LiveStack]:
-    def make_tool(base_url: str):  # type: ignore[no-untyped-def]
-        return create_app(
-            make_test_config(
-                database_url,
-                tmp_path / "instance",
-                BASE_URL=base_url,
-                AGS_RETRY_BASE=0.05,
-                AGS_RETRY_CAP=0.1,
-            )
-        )
-
-    with live_stack(make_tool) as running:
-        rt = runtime(running.tool)
-        now = datetime.now(UTC)
-        with rt.session_factory() as session:
-            load_program(session, STEP, now)
-            write_demo_people(session, 50, now)
-            session.commit()
+    with step_stack(
+        database_url, tmp_path / "instance", AGS_RETRY_BASE=0.05, AGS_RETRY_CAP=0.1
+    ) as running:
         yield running
-    running.tool.extensions["tierpath"].engine.dispose()
 
 
 def _lms_state(stack: LiveStack) -> dict:  # type: ignore[type-arg]

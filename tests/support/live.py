@@ -11,12 +11,15 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from devlms.app import DevLmsConfig, create_platform
+from lti_tool.app import create_app
 from lti_tool.services.platforms import PlatformInput
 from tests.support.platform import register_platform
 
@@ -82,3 +85,44 @@ def live_stack(make_tool: Callable[[str], Flask]) -> Iterator[LiveStack]:
         tool_server.shutdown()
         lms_server.server_close()
         tool_server.server_close()
+
+
+STEP_PROGRAM = (
+    Path(__file__).parents[2] / "config" / "programs" / "partnerhero-step.toml"
+)
+
+
+@contextmanager
+def step_stack(
+    database_url: str, instance: Path, people: int = 50, **config: object
+) -> Iterator[LiveStack]:
+    """The live stack with PartnerHero STEP loaded and `people` demo agents.
+
+    `config` overrides the tool's settings (e.g. in-process workers); any
+    in-process worker is stopped and the engine disposed afterwards.
+    """
+    from lti_tool.runtime import runtime
+    from lti_tool.services.demo_data import write_demo_people
+    from lti_tool.services.programs import load_program
+    from tests.conftest import make_test_config
+
+    def make_tool(base_url: str) -> Flask:
+        return create_app(
+            make_test_config(database_url, instance, None, BASE_URL=base_url, **config)
+        )
+
+    with live_stack(make_tool) as running:
+        rt = runtime(running.tool)
+        now = datetime.now(UTC)
+        with rt.session_factory() as session:
+            load_program(session, STEP_PROGRAM, now)
+            write_demo_people(session, people, now)
+            session.commit()
+        try:
+            yield running
+        finally:
+            for name in ("tierpath.poster", "tierpath.deliverer"):
+                worker = running.tool.extensions.get(name)
+                if worker is not None:
+                    worker.stop()
+    running.tool.extensions["tierpath"].engine.dispose()
