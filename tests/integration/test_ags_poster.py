@@ -341,3 +341,19 @@ def test_a_killed_posters_claim_lapses_and_another_posts_the_score(
     assert poster.run_once().claimed == 0  # still leased
     clock.advance(seconds=121)
     assert poster.run_once().sent == 1
+
+
+def test_cli_lists_the_queue_and_resends_dead_scores(
+    app: Flask, lms: FakeAgs
+) -> None:
+    _queue(app, "u1", 7)
+    lms.faults = [400]
+    _poster(app, lms).run_once()
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["ags", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "0 pending, 0 sent, 1 dead" in listed.output
+    assert "status 400" in listed.output
+    resent = runner.invoke(args=["ags", "resend"])
+    assert "1 score queued again" in resent.output
+    assert [r.status for r in _rows(app)] == ["pending"]
