@@ -24,6 +24,8 @@ from lti_tool.db.models import (
     EvidenceFileRecord,
     EvidenceSubmission,
     Launch,
+    LineItemLink,
+    Platform,
     RotationGrade,
     ScorePassback,
     StoredStatement,
@@ -584,3 +586,58 @@ def test_a_real_docx_is_accepted(app: Flask, learner: FlaskClient) -> None:
         learner, _rotation_url(app), files=[(buffer.getvalue(), "notes.docx")]
     )
     assert response.status_code == 303, response.get_data(as_text=True)
+
+
+def _review_launch(
+    app: Flask, platform: SimulatedPlatform, clock: FakeClock, lineitem: str
+) -> tuple[FlaskClient, str]:
+    """An instructor's LtiSubmissionReviewRequest; returns the browser and where it lands."""
+    client = _browser(app)
+    response, _ = platform.full_launch(
+        client,
+        clock(),
+        roles=INSTRUCTOR,
+        message_type="LtiSubmissionReviewRequest",
+        target_link_uri=TOOL_ORIGIN + "/grading/review",
+        for_user={"user_id": "user-123"},
+        **{AGS: {**AGS_CLAIM, "lineitem": lineitem}, **SUPERVISOR},
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client, response.headers["Location"]
+
+
+def test_submission_review_from_the_gradebook_opens_the_learners_evidence(
+    app: Flask, learner: FlaskClient, platform: SimulatedPlatform, clock: FakeClock
+) -> None:
+    assert _submit(learner, _rotation_url(app), note="report").status_code == 303
+    submission = _only_submission(app)
+    rt = runtime(app)
+    with rt.session_factory() as session:
+        platform_id = session.scalar(sa.select(Platform.id))
+        assert platform_id is not None
+        session.add(
+            LineItemLink(
+                platform_id=platform_id,
+                lineitems_url=AGS_CLAIM["lineitems"],
+                resource_id="rot-path/one/rotation/reporting",
+                tag="rotation",
+                url=f"{AGS_CLAIM['lineitems']}/42",
+                label="Job rotation: Reporting",
+                score_maximum=6,
+                created_at=rt.clock(),
+            )
+        )
+        session.commit()
+    reviewer, landing = _review_launch(
+        app, platform, clock, f"{AGS_CLAIM['lineitems']}/42"
+    )
+    assert landing.startswith("/grading/review?")
+    page = reviewer.get(landing)
+    assert page.status_code == 303
+    assert f"/grading/submissions/{submission.id}" in page.headers["Location"]
+    unknown, landing = _review_launch(
+        app, platform, clock, f"{AGS_CLAIM['lineitems']}/99"
+    )
+    refused = unknown.get(landing)
+    assert refused.status_code == 404
+    assert "no evidence for this learner" in refused.get_data(as_text=True)
