@@ -343,9 +343,7 @@ def test_a_killed_posters_claim_lapses_and_another_posts_the_score(
     assert poster.run_once().sent == 1
 
 
-def test_cli_lists_the_queue_and_resends_dead_scores(
-    app: Flask, lms: FakeAgs
-) -> None:
+def test_cli_lists_the_queue_and_resends_dead_scores(app: Flask, lms: FakeAgs) -> None:
     _queue(app, "u1", 7)
     lms.faults = [400]
     _poster(app, lms).run_once()
