@@ -203,19 +203,41 @@ def keys_group() -> None:
 @keys_group.command("ensure")
 @with_appcontext
 def keys_ensure() -> None:
-    """Create the current and next keys if they do not exist yet."""
+    """Create the LTI keys (current, next) and the badge key if missing."""
+    from lti_tool.services.badge_keys import ensure_badge_key
+
     rt = runtime()
     with rt.session_factory() as session:
         created = key_service.ensure_keys(session, rt.encryptor, rt.clock())
+        created = ensure_badge_key(session, rt.encryptor, rt.clock()) or created
         session.commit()
     click.echo("keys created" if created else "keys already present")
 
 
 @keys_group.command("rotate")
+@click.option(
+    "--badges",
+    is_flag=True,
+    help="Rotate the badge signing key instead (earlier badges keep verifying).",
+)
 @with_appcontext
-def keys_rotate() -> None:
-    """Promote the next key to current and publish a new next key."""
+def keys_rotate(badges: bool) -> None:
+    """Promote the next LTI key to current and publish a new next key.
+
+    With --badges: make a new Ed25519 badge key; every earlier badge key stays
+    in /.well-known/did.json so badges signed with it still verify.
+    """
     rt = runtime()
+    if badges:
+        from lti_tool.services.badge_keys import rotate_badge_key
+
+        with rt.session_factory() as session:
+            fresh, earlier = rotate_badge_key(session, rt.encryptor, rt.clock())
+            session.commit()
+        click.echo(f"current badge key: {fresh}")
+        if earlier:
+            click.echo(f"still published:   {', '.join(earlier)}")
+        return
     with rt.session_factory() as session:
         current, upcoming = key_service.rotate_keys(session, rt.encryptor, rt.clock())
         session.commit()
@@ -225,11 +247,17 @@ def keys_rotate() -> None:
 @keys_group.command("list")
 @with_appcontext
 def keys_list() -> None:
-    """List the tool's keys (public parts only)."""
+    """List the tool's keys (public parts only): LTI, then badge keys."""
+    from lti_tool.services.badge_keys import badge_keys
+
     with runtime().session_factory() as session:
         for key in key_service.list_keys(session):
             click.echo(
                 f"{key.kid}\t{key.state}\tcreated {key.created_at:%Y-%m-%d %H:%M}"
+            )
+        for key in badge_keys(session):
+            click.echo(
+                f"badge {key.kid}\t{key.state}\tcreated {key.created_at:%Y-%m-%d %H:%M}"
             )
 
 
