@@ -100,16 +100,28 @@ class Runtime:
         The statement writer; with a launch whose LMS offers grade passback,
         the gradebook queue for that course; then the app's `events`.
         """
+        from lti_tool.services.badges import BadgeIssuer, Issuer
         from lti_tool.services.score_passback import GradebookTarget, PassbackQueue
         from lti_tool.services.xapi_recorder import StatementRecorder
 
-        sinks: list[EventSink] = [StatementRecorder(session, self.activity_base())]
+        recorder = StatementRecorder(session, self.activity_base())
+        sinks: list[EventSink] = [recorder]
         if launch is not None:
             target = GradebookTarget.from_claims(launch.platform_id, launch.claims)
             if target is not None:
                 sinks.append(
                     PassbackQueue(session, target, f"{self.tool_base()}/grading/review")
                 )
+        # A completed tier gets its badge in this transaction; the badge's own
+        # event goes to the statement writer and the app's sink.
+        sinks.append(
+            BadgeIssuer(
+                session,
+                self.encryptor,
+                Issuer(self.tool_base()),
+                FanOutSink(recorder, self.events),
+            )
+        )
         sinks.append(self.events)
         return FanOutSink(*sinks)
 

@@ -703,3 +703,52 @@ class ScorePassback(Model):
     last_error: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
     created_at: orm.Mapped[datetime]
     sent_at: orm.Mapped[datetime | None]
+
+
+# --- Open Badges: issued credentials and their revocation status lists ----------
+
+
+class BadgeStatusList(Model):
+    """A revocation Bitstring Status List; credentials take the next free index."""
+
+    __tablename__ = "badge_status_list"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    purpose: orm.Mapped[str] = orm.mapped_column(sa.String(20), default="revocation")
+    size_bits: orm.Mapped[int]
+    next_index: orm.Mapped[int] = orm.mapped_column(default=0)
+    created_at: orm.Mapped[datetime]
+
+
+class BadgeCredential(Model):
+    """One signed OB 3.0 credential for a learner's completed tier.
+
+    One live credential per enrolment (program version + tier): issuing is
+    idempotent; a correction revokes it (status bit) and issues a new one.
+    """
+
+    __tablename__ = "badge_credential"
+    __table_args__ = (
+        sa.UniqueConstraint("status_list_id", "status_index"),
+        sa.Index("ix_badge_credential_enrolment", "enrolment_id", "revoked_at"),
+    )
+
+    id: orm.Mapped[str] = orm.mapped_column(sa.String(36), primary_key=True)
+    enrolment_id: orm.Mapped[str] = orm.mapped_column(
+        sa.ForeignKey("enrolment.id", ondelete="RESTRICT")
+    )
+    person_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("person.id", ondelete="RESTRICT"), index=True
+    )
+    program_id: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    tier_id: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    status_list_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("badge_status_list.id", ondelete="RESTRICT")
+    )
+    status_index: orm.Mapped[int]
+    issued_at: orm.Mapped[datetime]
+    valid_until: orm.Mapped[datetime | None]
+    revoked_at: orm.Mapped[datetime | None]
+    revoked_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    # The signed credential exactly as issued (JSON-LD with its proof).
+    document: orm.Mapped[dict[str, Any]] = orm.mapped_column(Json)

@@ -139,3 +139,17 @@ class EvidenceReviewed:
     rotation_id: str
     submission_id: int
     reviewer_user_id: int
+
+
+@dataclass(frozen=True)
+class BadgeIssued:
+    """A signed Open Badges credential was issued for a completed tier."""
+
+    occurred_at: datetime
+    enrolment_id: str
+    person_id: int
+    program_id: str
+    tier_id: str
+    credential_id: str  # the credential's URL (its id)
+    achievement_id: str
+    achievement_name: str

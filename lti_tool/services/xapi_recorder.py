@@ -41,6 +41,7 @@ from lti_tool.db.models import (
 from lti_tool.domain.assessments import LearningGain
 from lti_tool.domain.events import (
     AssessmentAttempted,
+    BadgeIssued,
     EvidenceGraded,
     EvidenceReviewed,
     EvidenceSubmitted,
@@ -59,6 +60,7 @@ _log = logging.getLogger("lti_tool.xapi")
 
 _WITH_ENROLMENT = (
     AssessmentAttempted,
+    BadgeIssued,
     EvidenceGraded,
     EvidenceReviewed,
     EvidenceSubmitted,
@@ -434,6 +436,17 @@ class StatementRecorder:
                 timestamp=event.occurred_at,
             )
             return self._new(statement, f"signoff:{event.signoff_id}", event.person_id)
+        if isinstance(event, BadgeIssued):
+            enrolment, _, ctx = self._context(event.enrolment_id)
+            statement = build.badge_earned_statement(
+                learner=self._learner(event.person_id),
+                ctx=ctx,
+                achievement_id=event.achievement_id,
+                achievement_name=event.achievement_name,
+                credential_id=event.credential_id,
+                timestamp=event.occurred_at,
+            )
+            return self._new(statement, f"badge:{event.credential_id}", event.person_id)
         if isinstance(event, EvidenceSubmitted | EvidenceGraded | EvidenceReviewed):
             return self._evidence(event)
         return None  # EligibilityDecided and others are not learning events

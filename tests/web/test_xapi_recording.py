@@ -104,6 +104,7 @@ def test_a_learners_tier_becomes_statements_in_the_order_it_happened(
         Verb.PASSED,  # post-test 8/8
         Verb.COMPLETED,  # module
         Verb.SATISFIED,  # tier one
+        Verb.EARNED,  # tier one's badge
         Verb.REGISTERED,  # tier two (auto-progression)
     ]
     for stored in recorded:
@@ -116,7 +117,7 @@ def test_a_learners_tier_becomes_statements_in_the_order_it_happened(
         assert "mbox" not in str(stored.payload)
         assert stored.payload["id"] == stored.id
     first_tier = [s for s in recorded if s.registration == enrolment.id]
-    assert len(first_tier) == 6
+    assert len(first_tier) == 7  # with the badge
     assert recorded[0].activity == "https://tool.test/programs/test-path/tiers/one"
 
 
@@ -159,7 +160,7 @@ def test_without_an_lrs_statements_are_kept_and_nothing_is_queued(
     work_through_tier_one(app, client, platform, clock, tmp_path)
     with runtime(app).session_factory() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(OutboxEntry)) == 0
-    assert len(statements(app)) == 7
+    assert len(statements(app)) == 8
 
 
 def test_each_connected_lrs_gets_one_outbox_row_per_statement(
@@ -178,7 +179,7 @@ def test_each_connected_lrs_gets_one_outbox_row_per_statement(
                 OutboxEntry.target_id
             )
         ).all()
-    assert dict(rows) == {first: 7, second: 7}
+    assert dict(rows) == {first: 8, second: 8}
 
 
 def test_connecting_an_lrs_later_queues_the_history(
@@ -198,7 +199,7 @@ def test_connecting_an_lrs_later_queues_the_history(
             rt.clock(),
         )
         session.commit()
-        assert queued == 7
+        assert queued == 8
         assert xapi_outbox.queue_history(session, target.id, rt.clock()) == 0
 
 
@@ -297,6 +298,6 @@ def test_recording_the_same_fact_twice_keeps_one_statement(
             rt.clock(),
         )
         session.commit()
-    assert len(statements(app)) == 7
+    assert len(statements(app)) == 8
     with rt.session_factory() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(OutboxEntry)) == 7
+        assert session.scalar(sa.select(sa.func.count()).select_from(OutboxEntry)) == 8
