@@ -187,6 +187,11 @@ def open_badge_credential(
     return credential
 
 
+def achievement_document(definition: AchievementDefinition) -> JsonObject:
+    """The Achievement on its own, with the OB contexts: what its id serves."""
+    return {"@context": list(OB_CONTEXTS), **_achievement(definition)}
+
+
 def _achievement(definition: AchievementDefinition) -> JsonObject:
     achievement: JsonObject = {
         "id": definition.id,

@@ -24,6 +24,7 @@ from lti_tool.storage.local_blobs import LocalBlobStore
 
 if TYPE_CHECKING:
     from lti_tool.db.models import Launch
+    from lti_tool.services.badges import Issuer
 
 Clock = Callable[[], datetime]
 
@@ -94,13 +95,19 @@ class Runtime:
             return request.host_url.rstrip("/")
         return "http://localhost"
 
+    def badge_issuer(self) -> Issuer:
+        """Who signs badges: this deployment's origin (its did:web) and name."""
+        from lti_tool.services.badges import Issuer
+
+        return Issuer(self.tool_base().lower(), self.settings.badges.issuer_name)
+
     def sink_for(self, session: orm.Session, launch: Launch | None = None) -> EventSink:
         """The event sink of one unit of work.
 
         The statement writer; with a launch whose LMS offers grade passback,
         the gradebook queue for that course; then the app's `events`.
         """
-        from lti_tool.services.badges import BadgeIssuer, Issuer
+        from lti_tool.services.badges import BadgeIssuer
         from lti_tool.services.score_passback import GradebookTarget, PassbackQueue
         from lti_tool.services.xapi_recorder import StatementRecorder
 
@@ -118,7 +125,7 @@ class Runtime:
             BadgeIssuer(
                 session,
                 self.encryptor,
-                Issuer(self.tool_base()),
+                self.badge_issuer(),
                 FanOutSink(recorder, self.events),
             )
         )

@@ -81,6 +81,14 @@ class RegistrationSettings:
 
 
 @dataclass(frozen=True)
+class BadgeSettings:
+    """Open Badges issuing and the public verify page."""
+
+    issuer_name: str  # shown in every badge; the issuer id is the did:web
+    verify_per_minute: int  # /verify checks per client address per minute
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the application reads from configuration, checked once."""
 
@@ -104,6 +112,7 @@ class Settings:
     ags: AgsSettings
     evidence: EvidenceSettings
     registration: RegistrationSettings
+    badges: BadgeSettings
 
     @property
     def http_timeout(self) -> tuple[float, float]:
@@ -149,6 +158,16 @@ def _float(config: Mapping[str, Any], key: str, low: float, high: float) -> floa
             f"{_env_name(key)} must be between {low} and {high} (got {number})"
         )
     return number
+
+
+def _text(config: Mapping[str, Any], key: str, max_length: int) -> str:
+    value = config.get(key)
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        raise ConfigError(
+            f"{_env_name(key)} must be a non-empty text of at most {max_length}"
+            f" characters (got {value!r})"
+        )
+    return value.strip()
 
 
 def _bool(config: Mapping[str, Any], key: str) -> bool:
@@ -309,5 +328,9 @@ def load_settings(config: Mapping[str, Any], instance_path: Path) -> Settings:
         registration=RegistrationSettings(
             allow_loopback=_bool(config, "REGISTRATION_ALLOW_LOOPBACK"),
             max_pending=_int(config, "REGISTRATION_MAX_PENDING", 1, 1000),
+        ),
+        badges=BadgeSettings(
+            issuer_name=_text(config, "BADGE_ISSUER_NAME", 200),
+            verify_per_minute=_int(config, "BADGE_VERIFY_PER_MINUTE", 1, 10_000),
         ),
     )

@@ -718,6 +718,8 @@ class BadgeStatusList(Model):
     size_bits: orm.Mapped[int]
     next_index: orm.Mapped[int] = orm.mapped_column(default=0)
     created_at: orm.Mapped[datetime]
+    # The last signed BitstringStatusListCredential; cleared when a bit changes.
+    signed_document: orm.Mapped[dict[str, Any] | None] = orm.mapped_column(Json)
 
 
 class BadgeCredential(Model):
@@ -731,6 +733,14 @@ class BadgeCredential(Model):
     __table_args__ = (
         sa.UniqueConstraint("status_list_id", "status_index"),
         sa.Index("ix_badge_credential_enrolment", "enrolment_id", "revoked_at"),
+        # At most one live credential per enrolment, even with racing issuers.
+        sa.Index(
+            "uq_badge_credential_live",
+            "enrolment_id",
+            unique=True,
+            sqlite_where=sa.text("revoked_at IS NULL"),
+            postgresql_where=sa.text("revoked_at IS NULL"),
+        ),
     )
 
     id: orm.Mapped[str] = orm.mapped_column(sa.String(36), primary_key=True)
@@ -750,5 +760,10 @@ class BadgeCredential(Model):
     valid_until: orm.Mapped[datetime | None]
     revoked_at: orm.Mapped[datetime | None]
     revoked_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    revoked_by: orm.Mapped[str | None] = orm.mapped_column(sa.String(300))
+    # A correction re-issues: the old credential names its replacement.
+    replaced_by: orm.Mapped[str | None] = orm.mapped_column(sa.String(36))
     # The signed credential exactly as issued (JSON-LD with its proof).
     document: orm.Mapped[dict[str, Any]] = orm.mapped_column(Json)
+    # The same badge as a signed Open Badges 2.0 assertion (compact JWS, RS256).
+    ob2_assertion: orm.Mapped[str | None] = orm.mapped_column(sa.Text)

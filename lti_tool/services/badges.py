@@ -8,11 +8,13 @@ statement). Revocation flips the credential's bit in its status list.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -27,6 +29,7 @@ from badges.credentials import (
     bitstring_status_list_credential,
     open_badge_credential,
 )
+from badges.images import tier_badge_png, tier_badge_svg
 from badges.proofs import add_proof
 from lti_tool.db.models import (
     Attempt,
@@ -77,6 +80,21 @@ class Issuer:
 
     def achievement_id(self, program_id: str, tier_id: str) -> str:
         return f"{self.origin}/achievements/{program_id}/{tier_id}"
+
+
+@functools.lru_cache(maxsize=256)
+def _images(title: str, subtitle: str, order: int) -> tuple[str, bytes]:
+    return tier_badge_svg(title, subtitle, order), tier_badge_png(title, order)
+
+
+def tier_image_svg(program: Program, tier: Tier) -> str:
+    """The tier's badge picture (accessible SVG, the same every time)."""
+    return _images(tier.title, program.title, tier.order + 1)[0]
+
+
+def tier_image_png(program: Program, tier: Tier) -> bytes:
+    """The tier's badge picture as a 256 px PNG (the same every time)."""
+    return _images(tier.title, program.title, tier.order + 1)[1]
 
 
 def achievement_for(
@@ -323,17 +341,70 @@ class BadgeIssuer:
 
 
 def revoke_badge(
-    session: orm.Session, credential_id: str, reason: str, now: datetime
+    session: orm.Session,
+    credential_id: str,
+    reason: str,
+    now: datetime,
+    *,
+    revoked_by: str | None = None,
 ) -> BadgeCredential:
-    """Revoke a credential (its status bit flips in the next status list served)."""
+    """Revoke a credential: its bit is set in the next status list served.
+
+    Revoking twice keeps the first date and reason.
+    """
     credential = session.get(BadgeCredential, credential_id)
     if credential is None:
         raise LookupError(f"no credential {credential_id}")
     if credential.revoked_at is None:
         credential.revoked_at = now
         credential.revoked_reason = reason.strip()[:2000] or "revoked by the issuer"
+        credential.revoked_by = revoked_by
+        status_list = session.get(BadgeStatusList, credential.status_list_id)
+        assert status_list is not None
+        status_list.signed_document = None  # re-signed on the next request
         session.flush()
     return credential
+
+
+def reissue_badge(
+    session: orm.Session,
+    encryptor: KeyEncryptor,
+    issuer: Issuer,
+    credential_id: str,
+    reason: str,
+    now: datetime,
+    sink: EventSink,
+    *,
+    revoked_by: str | None = None,
+) -> BadgeCredential | None:
+    """A correction: revoke the credential and issue a fresh one from today's data.
+
+    Returns the new credential, or None when none can be issued (no email).
+    Nothing changes in that case.
+    """
+    old = session.get(BadgeCredential, credential_id)
+    if old is None:
+        raise LookupError(f"no credential {credential_id}")
+    if old.revoked_at is not None:
+        raise ValueError("a revoked credential cannot be re-issued")
+    enrolment = session.get(Enrolment, old.enrolment_id)
+    assert enrolment is not None
+    person = session.get(Person, enrolment.person_id)
+    assert person is not None
+    if _recipient_email(session, person) is None:
+        return None
+    revoke_badge(
+        session,
+        credential_id,
+        f"Replaced by a corrected credential. {reason}".strip(),
+        now,
+        revoked_by=revoked_by,
+    )
+    new = issue_badge(session, encryptor, issuer, enrolment, now, sink)
+    if new is not None:
+        old.replaced_by = new.id
+        session.flush()
+    return new
 
 
 def status_list_credential(
@@ -342,19 +413,30 @@ def status_list_credential(
     issuer: Issuer,
     list_id: int,
     now: datetime,
-) -> dict[str, object] | None:
-    """The signed BitstringStatusListCredential with every revoked index set."""
+) -> dict[str, Any] | None:
+    """The signed BitstringStatusListCredential with every revoked index set.
+
+    Signed once and kept until a bit changes or the badge key rotates.
+    """
     status_list = session.get(BadgeStatusList, list_id)
     if status_list is None:
         return None
+    ensure_badge_key(session, encryptor, now)
+    signer = current_badge_signer(session, encryptor, issuer.did)
+    cached = status_list.signed_document
+    if (
+        cached is not None
+        and cached.get("id") == issuer.status_url(list_id)
+        and cached.get("proof", {}).get("verificationMethod")
+        == signer.verification_method
+    ):
+        return cached
     revoked = session.scalars(
         sa.select(BadgeCredential.status_index).where(
             BadgeCredential.status_list_id == list_id,
             BadgeCredential.revoked_at.is_not(None),
         )
     ).all()
-    ensure_badge_key(session, encryptor, now)
-    signer = current_badge_signer(session, encryptor, issuer.did)
     unsigned = bitstring_status_list_credential(
         list_url=issuer.status_url(list_id),
         issuer_id=issuer.did,
@@ -362,4 +444,31 @@ def status_list_credential(
         valid_from=now,
         size_bits=status_list.size_bits,
     )
-    return add_proof(unsigned, signer.private_key, signer.verification_method, now)
+    signed = add_proof(unsigned, signer.private_key, signer.verification_method, now)
+    status_list.signed_document = signed
+    session.flush()
+    return signed
+
+
+def badges_of(session: orm.Session, person_id: int) -> list[BadgeCredential]:
+    """A person's credentials, newest first (revoked ones included, marked)."""
+    return list(
+        session.scalars(
+            sa.select(BadgeCredential)
+            .where(BadgeCredential.person_id == person_id)
+            .order_by(BadgeCredential.issued_at.desc(), BadgeCredential.id)
+        )
+    )
+
+
+def completed_without_badge(session: orm.Session, limit: int = 200) -> list[Enrolment]:
+    """Completed tiers that were never issued a credential (e.g. no email known)."""
+    issued = sa.select(BadgeCredential.enrolment_id)
+    return list(
+        session.scalars(
+            sa.select(Enrolment)
+            .where(Enrolment.state == "completed", Enrolment.id.not_in(issued))
+            .order_by(Enrolment.completed_at.desc().nulls_last(), Enrolment.id)
+            .limit(limit)
+        )
+    )

@@ -1,18 +1,66 @@
-"""Public badge endpoints: the issuer's DID document, credentials, status lists."""
+"""Public badge endpoints: the issuer's DID document, credentials, status lists,
+achievements with their pictures, and baked downloads.
+
+None of these needs a login: a promotion panel opens them from a link. A
+credential's id is a random UUID, and the credential names its recipient only
+by a salted hash of their email.
+"""
 
 from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from lti_tool.db.models import BadgeCredential
+from badges.baking import bake_png, bake_svg
+from badges.credentials import achievement_document
+from lti_tool.db.models import BadgeCredential, Enrolment
+from lti_tool.domain.programs import Program, Tier
 from lti_tool.errors import Refused
 from lti_tool.runtime import db, runtime
-from lti_tool.services.badge_keys import badge_did_document, did_for, ensure_badge_key
-from lti_tool.services.badges import Issuer, status_list_credential
-from lti_tool.web.origin import tool_origin
+from lti_tool.services.badge_keys import badge_did_document, ensure_badge_key
+from lti_tool.services.badges import (
+    achievement_for,
+    status_list_credential,
+    tier_image_png,
+    tier_image_svg,
+)
+from lti_tool.services.programs import current_versions, program_of
 
 bp = Blueprint("badges", __name__)
+
+_JSON_LD = "application/ld+json"
+
+
+def _public(response: Response, max_age: int = 60) -> Response:
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"  # verifiers in browsers
+    return response
+
+
+def _json_ld(document: Any, max_age: int = 60) -> Response:
+    response = jsonify(document)
+    response.headers["Content-Type"] = _JSON_LD
+    return _public(response, max_age)
+
+
+def _download(body: bytes | str, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return _public(response)
+
+
+def _wants_html() -> bool:
+    if request.args.get("format") == "json":
+        return False
+    best = request.accept_mimetypes.best_match(
+        [_JSON_LD, "application/json", "text/html"]
+    )
+    return best == "text/html"
 
 
 @bp.get("/.well-known/did.json")
@@ -22,45 +70,86 @@ def did_json() -> Response:
     session = db()
     if ensure_badge_key(session, rt.encryptor, rt.clock()):
         session.commit()  # first run: the badge key is generated here
-    document = badge_did_document(session, did_for(tool_origin()))
+    document = badge_did_document(session, rt.badge_issuer().did)
     response = jsonify(document)
     response.headers["Content-Type"] = "application/did+json"
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"  # verifiers in browsers
-    return response
+    return _public(response, 300)
 
 
-def _issuer() -> Issuer:
-    return Issuer(tool_origin())
-
-
-def _wants_html() -> bool:
-    if request.args.get("format") == "json":
-        return False
-    best = request.accept_mimetypes.best_match(
-        ["application/ld+json", "application/json", "text/html"]
+def _credential(credential_id: str) -> BadgeCredential:
+    found = (
+        db().get(BadgeCredential, credential_id) if len(credential_id) <= 36 else None
     )
-    return best == "text/html"
+    if found is None:
+        raise Refused(404, "no_such_credential", "There is no such credential.")
+    return found
+
+
+def _program_and_tier(credential: BadgeCredential) -> tuple[Program, Tier]:
+    enrolment = db().get(Enrolment, credential.enrolment_id)
+    assert enrolment is not None
+    program = program_of(enrolment.program_version)
+    return program, program.tier(credential.tier_id)
+
+
+def credential_state(credential: BadgeCredential, now: datetime) -> str:
+    """``revoked``, ``expired`` or ``valid``: what the public page says first."""
+    if credential.revoked_at is not None:
+        return "revoked"
+    if credential.valid_until is not None and credential.valid_until < now:
+        return "expired"
+    return "valid"
 
 
 @bp.get("/credentials/<credential_id>")
 def credential(credential_id: str) -> ResponseReturnValue:
-    """The signed credential as issued (JSON-LD), or a page for people."""
-    found = db().get(BadgeCredential, credential_id)
-    if found is None:
-        raise Refused(404, "no_such_credential", "There is no such credential.")
-    if _wants_html():
-        return render_template(
+    """The signed credential as issued (JSON-LD), or its public page for people."""
+    found = _credential(credential_id)
+    if not _wants_html():
+        return _json_ld(found.document)
+    program, tier = _program_and_tier(found)
+    issuer = runtime().badge_issuer()
+    response = Response(
+        render_template(
             "badges/credential.html",
             credential=found,
             document=found.document,
+            state=credential_state(found, runtime().clock()),
+            program=program,
+            tier=tier,
+            credential_url=issuer.credential_url(found.id),
             launch=None,
         )
-    response = jsonify(found.document)
-    response.headers["Content-Type"] = "application/ld+json"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Cache-Control"] = "public, max-age=60"
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    response.vary.add("Accept")
     return response
+
+
+@bp.get("/credentials/<credential_id>/credential.json")
+def credential_download(credential_id: str) -> Response:
+    """The credential as a file, for a wallet or an email attachment."""
+    found = _credential(credential_id)
+    body = json.dumps(found.document, ensure_ascii=False, indent=2)
+    return _download(body, _JSON_LD, f"badge-{found.id}.json")
+
+
+@bp.get("/credentials/<credential_id>/badge.png")
+def baked_png(credential_id: str) -> Response:
+    """The tier picture with the OB 3.0 credential baked in (iTXt)."""
+    found = _credential(credential_id)
+    program, tier = _program_and_tier(found)
+    baked = bake_png(tier_image_png(program, tier), json.dumps(found.document))
+    return _download(baked, "image/png", f"badge-{found.id}.png")
+
+
+@bp.get("/credentials/<credential_id>/badge.svg")
+def baked_svg(credential_id: str) -> Response:
+    """The tier picture with the OB 3.0 credential baked in (CDATA)."""
+    found = _credential(credential_id)
+    program, tier = _program_and_tier(found)
+    baked = bake_svg(tier_image_svg(program, tier), json.dumps(found.document))
+    return _download(baked, "image/svg+xml", f"badge-{found.id}.svg")
 
 
 @bp.get("/status/<int:list_id>")
@@ -69,13 +158,52 @@ def status_list(list_id: int) -> Response:
     rt = runtime()
     session = db()
     document = status_list_credential(
-        session, rt.encryptor, _issuer(), list_id, rt.clock()
+        session, rt.encryptor, rt.badge_issuer(), list_id, rt.clock()
     )
     if document is None:
         raise Refused(404, "no_such_status_list", "There is no such status list.")
-    session.commit()
-    response = jsonify(document)
-    response.headers["Content-Type"] = "application/ld+json"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Cache-Control"] = "public, max-age=60"
-    return response
+    session.commit()  # keeps the signed list until a bit changes
+    return _json_ld(document)
+
+
+def _current_tier(program_id: str, tier_id: str) -> tuple[Program, Tier]:
+    for version in current_versions(db()):
+        if version.program_id == program_id:
+            program = program_of(version)
+            try:
+                return program, program.tier(tier_id)
+            except KeyError:
+                break
+    raise Refused(404, "no_such_achievement", "There is no such achievement.")
+
+
+@bp.get("/achievements/<program_id>/<tier_id>")
+def achievement(program_id: str, tier_id: str) -> ResponseReturnValue:
+    """The tier as an OB 3.0 Achievement (JSON), or a page describing it."""
+    program, tier = _current_tier(program_id, tier_id)
+    definition = achievement_for(runtime().badge_issuer(), program, tier)
+    if not _wants_html():
+        return _json_ld(achievement_document(definition), 300)
+    return render_template(
+        "badges/achievement.html",
+        achievement=definition,
+        program=program,
+        tier=tier,
+        launch=None,
+    )
+
+
+@bp.get("/achievements/<program_id>/<tier_id>/image.svg")
+def achievement_svg(program_id: str, tier_id: str) -> Response:
+    program, tier = _current_tier(program_id, tier_id)
+    response = Response(tier_image_svg(program, tier), mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'"
+    )
+    return _public(response, 3600)
+
+
+@bp.get("/achievements/<program_id>/<tier_id>/image.png")
+def achievement_png(program_id: str, tier_id: str) -> Response:
+    program, tier = _current_tier(program_id, tier_id)
+    return _public(Response(tier_image_png(program, tier), mimetype="image/png"), 3600)

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -196,13 +196,13 @@ CASES: list[Callable[[], Case]] = [
 ]
 
 
-def run_node_verifier(case: Case) -> dict[str, Any]:
-    """Run verify.mjs on one case and return its JSON verdict."""
+def run_node_verifier(case: Case, now: datetime = CHECKED_AT) -> dict[str, Any]:
+    """Run verify.mjs on one case (checked at ``now``) and return its JSON verdict."""
     payload = {
         "credential": case.credential,
         "didDocuments": case.did_documents,
         "statusLists": case.status_lists,
-        "now": CHECKED_AT.isoformat().replace("+00:00", "Z"),
+        "now": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
     }
     completed = subprocess.run(  # noqa: S603 - fixed argv, input is test data
         [shutil.which("node") or "node", str(VERIFIER_DIR / "verify.mjs")],
