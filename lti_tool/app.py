@@ -120,6 +120,7 @@ def _start_poster_on_first_request(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from lti_tool.lti.blueprint import bp as lti_bp
     from lti_tool.web.admin import bp as admin_bp
+    from lti_tool.web.badge_wall import bp as badge_wall_bp
     from lti_tool.web.badges import bp as badges_bp
     from lti_tool.web.errors import register_error_handlers
     from lti_tool.web.gradebook_admin import bp as gradebook_admin_bp
@@ -141,6 +142,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(gradebook_admin_bp)
     app.register_blueprint(place_bp)
     app.register_blueprint(badges_bp)
+    app.register_blueprint(badge_wall_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(xapi_api_bp)
     app.register_blueprint(xapi_admin_bp)

@@ -461,14 +461,20 @@ def badges_of(session: orm.Session, person_id: int) -> list[BadgeCredential]:
     )
 
 
-def completed_without_badge(session: orm.Session, limit: int = 200) -> list[Enrolment]:
+def completed_without_badge(
+    session: orm.Session, *, person_id: int | None = None, limit: int = 200
+) -> list[Enrolment]:
     """Completed tiers that were never issued a credential (e.g. no email known)."""
     issued = sa.select(BadgeCredential.enrolment_id)
+    query = sa.select(Enrolment).where(
+        Enrolment.state == "completed", Enrolment.id.not_in(issued)
+    )
+    if person_id is not None:
+        query = query.where(Enrolment.person_id == person_id)
     return list(
         session.scalars(
-            sa.select(Enrolment)
-            .where(Enrolment.state == "completed", Enrolment.id.not_in(issued))
-            .order_by(Enrolment.completed_at.desc().nulls_last(), Enrolment.id)
-            .limit(limit)
+            query.order_by(
+                Enrolment.completed_at.desc().nulls_last(), Enrolment.id
+            ).limit(limit)
         )
     )

@@ -31,7 +31,7 @@ class Placement:
     """One placeable item: its key, what the picker shows, where it lands."""
 
     key: str
-    kind: str  # career-path | tier | module | rotation
+    kind: str  # career-path | badges | tier | module | rotation
     title: str
     text: str
     path: str
@@ -58,7 +58,14 @@ def placements(versions: list[ProgramVersion]) -> list[Placement]:
             "My career path",
             "Each learner's programs, eligibility and next step.",
             "/home",
-        )
+        ),
+        Placement(
+            "badges",
+            "badges",
+            "My badges",
+            "Each learner's earned badges: downloads, LinkedIn, a page to share.",
+            "/place/badges",
+        ),
     ]
     for version in versions:
         program = program_of(version)

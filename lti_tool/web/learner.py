@@ -16,6 +16,7 @@ from lti_tool.services import assessments as assessment_service
 from lti_tool.services import progress as progress_service
 from lti_tool.services.programs import offered_versions, program_of
 from lti_tool.web.auth import current_launch, current_session, requires_role
+from lti_tool.web.badge_wall import wall_entries
 
 bp = Blueprint("learner", __name__, url_prefix="/learner")
 
@@ -70,11 +71,14 @@ def home() -> str:
     """The learner home: each program's tiers, why (not yet), and the next step."""
     person = _person()
     views = evaluate_programs(person)
+    badges, badges_waiting = wall_entries()
     return render_template(
         "learner/home.html",
         launch=current_launch(),
         person=person,
         programs=views,
+        badges=badges,
+        badges_waiting=badges_waiting,
         csrf_token=current_session().csrf_token,
         TierState=progress_service.TierState,
         ModuleStep=progress_service.ModuleStep,
