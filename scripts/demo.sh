@@ -230,6 +230,11 @@ cat <<EOF
   Every test taken, module and tier completed is an xAPI statement: kept in
   tierpath and forwarded to the development LRS within a second or two.
 
+  A completed tier issues a signed Open Badge at once: learner1's home shows
+  it under "My badges" (downloads, Add to LinkedIn, a public page). A promotion
+  panel opens that page, or $TOOL_URL/verify, with no account; the
+  admin revokes or re-issues under "Badges".
+
   Logs: $logdir/devlms.log, $logdir/devlrs.log, $logdir/tierpath.log
   Press Ctrl-C to stop all three.
 ================================================================================
