@@ -27,7 +27,7 @@ ifneq ($(CI),)
 export PIP_PROGRESS_BAR := off
 endif
 
-.PHONY: help venv install verifier demo test test-sqlite test-postgres test-postgres-optional \
+.PHONY: help venv install verifier ob2-validator demo test test-sqlite test-postgres test-postgres-optional \
         lint typecheck bench clean
 
 help:
@@ -65,6 +65,25 @@ verifier:
 		echo "npm not installed: the badge verifier tests will skip (.ci/run installs it)"; \
 	fi
 
+# The independent Open Badges 2.0 verifier (PyPI openbadges 1.1.2) in its own venv:
+# its pins conflict with ours and break on Python 3.11, so install it, then
+# override three of them (tools/ob2-validator/overrides.txt). Without this venv
+# its tests skip (fail with TIERPATH_REQUIRE_BADGE_ORACLE=1).
+OB2_VALIDATOR := tools/ob2-validator
+OB2_VENV := $(OB2_VALIDATOR)/.venv
+$(OB2_VENV)/.installed: $(OB2_VALIDATOR)/requirements.txt $(OB2_VALIDATOR)/overrides.txt
+	rm -rf -- $(OB2_VENV)
+	$(PYTHON) -m venv $(OB2_VENV)
+	$(OB2_VENV)/bin/python -m pip install -r $(OB2_VALIDATOR)/requirements.txt
+	$(OB2_VENV)/bin/python -m pip install -r $(OB2_VALIDATOR)/overrides.txt
+	@if $(OB2_VENV)/bin/python -m pip show cryptography >/dev/null 2>&1; then \
+		echo "cryptography must not be installed in $(OB2_VENV)" >&2; exit 1; \
+	fi
+	$(OB2_VENV)/bin/python -c 'import openbadges, responses'
+	@touch $@
+
+ob2-validator: $(OB2_VENV)/.installed
+
 # --- checks ----------------------------------------------------------------------
 
 lint: install
@@ -74,11 +93,11 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 # SQLite: with TIERPATH_DATABASE_URL unset the suite uses its own temp SQLite file.
-test-sqlite: install verifier
+test-sqlite: install verifier ob2-validator
 	env -u TIERPATH_DATABASE_URL $(VPY) -m pytest $(PYTEST_ARGS)
 
 # PostgreSQL: throwaway cluster, always stopped afterwards (scripts/with-postgres.sh).
-test-postgres: install verifier
+test-postgres: install verifier ob2-validator
 	bash scripts/with-postgres.sh $(VPY) -m pytest $(PYTEST_ARGS)
 
 # Used by `test`: skip (or fail, with TIERPATH_REQUIRE_POSTGRES=1) when PostgreSQL

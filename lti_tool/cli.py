@@ -203,13 +203,14 @@ def keys_group() -> None:
 @keys_group.command("ensure")
 @with_appcontext
 def keys_ensure() -> None:
-    """Create the LTI keys (current, next) and the badge key if missing."""
-    from lti_tool.services.badge_keys import ensure_badge_key
+    """Create the LTI keys (current, next) and the badge keys if missing."""
+    from lti_tool.services.badge_keys import ensure_badge_key, ensure_ob2_key
 
     rt = runtime()
     with rt.session_factory() as session:
         created = key_service.ensure_keys(session, rt.encryptor, rt.clock())
         created = ensure_badge_key(session, rt.encryptor, rt.clock()) or created
+        created = ensure_ob2_key(session, rt.encryptor, rt.clock()) or created
         session.commit()
     click.echo("keys created" if created else "keys already present")
 
@@ -220,14 +221,32 @@ def keys_ensure() -> None:
     is_flag=True,
     help="Rotate the badge signing key instead (earlier badges keep verifying).",
 )
+@click.option(
+    "--ob2",
+    is_flag=True,
+    help="Replace the Open Badges 2.0 key instead (2.0 files downloaded before"
+    " stop verifying; new downloads are signed with the new key).",
+)
 @with_appcontext
-def keys_rotate(badges: bool) -> None:
+def keys_rotate(badges: bool, ob2: bool) -> None:
     """Promote the next LTI key to current and publish a new next key.
 
     With --badges: make a new Ed25519 badge key; every earlier badge key stays
     in /.well-known/did.json so badges signed with it still verify.
+    With --ob2: replace the RSA key of the Open Badges 2.0 assertions (a 2.0
+    issuer names one key, so there is no soft rotation).
     """
     rt = runtime()
+    if badges and ob2:
+        raise click.UsageError("choose --badges or --ob2, not both")
+    if ob2:
+        from lti_tool.services.badge_keys import rotate_ob2_key
+
+        with rt.session_factory() as session:
+            fresh_kid = rotate_ob2_key(session, rt.encryptor, rt.clock())
+            session.commit()
+        click.echo(f"current Open Badges 2.0 key: {fresh_kid}")
+        return
     if badges:
         from lti_tool.services.badge_keys import rotate_badge_key
 

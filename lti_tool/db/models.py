@@ -765,5 +765,3 @@ class BadgeCredential(Model):
     replaced_by: orm.Mapped[str | None] = orm.mapped_column(sa.String(36))
     # The signed credential exactly as issued (JSON-LD with its proof).
     document: orm.Mapped[dict[str, Any]] = orm.mapped_column(Json)
-    # The same badge as a signed Open Badges 2.0 assertion (compact JWS, RS256).
-    ob2_assertion: orm.Mapped[str | None] = orm.mapped_column(sa.Text)

@@ -7,6 +7,7 @@ verify; a key is only dropped by removing it on purpose.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,12 +16,13 @@ from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import orm
 
 from badges.keys import did_document, public_multibase, verification_method
 from lti_tool.db.models import SigningKey
-from lti_tool.keys import KeyEncryptor
+from lti_tool.keys import KeyEncryptor, generate_rsa_key
 
 BADGE = "badge"
 
@@ -128,3 +130,94 @@ def current_badge_signer(
     private = Ed25519PrivateKey.from_private_bytes(raw)
     method = verification_method(did, key.kid, private.public_key())
     return BadgeSigner(str(method["id"]), private)
+
+
+# --- Open Badges 2.0: one RSA key, named by the hosted issuer profile -------------
+
+OB2 = "badge-ob2"
+
+
+@dataclass(frozen=True)
+class Ob2Signer:
+    """The current OB 2.0 key (RS256), decrypted for signing."""
+
+    kid: str
+    private_key: rsa.RSAPrivateKey
+
+
+def _ob2_keys(session: orm.Session) -> list[SigningKey]:
+    return list(
+        session.scalars(
+            sa.select(SigningKey)
+            .where(SigningKey.purpose == OB2)
+            .order_by(SigningKey.created_at, SigningKey.id)
+        )
+    )
+
+
+def ensure_ob2_key(
+    session: orm.Session, encryptor: KeyEncryptor, now: datetime
+) -> bool:
+    """Make sure a current OB 2.0 key exists; return True if one was created."""
+    if any(key.state == "current" for key in _ob2_keys(session)):
+        return False
+    generated = generate_rsa_key()
+    session.add(
+        SigningKey(
+            purpose=OB2,
+            kid=generated.kid,
+            algorithm="RS256",
+            public_jwk=generated.public_jwk,
+            private_key_encrypted=encryptor.seal(generated.private_pem, generated.kid),
+            state="current",
+            created_at=now,
+            activated_at=now,
+        )
+    )
+    session.flush()
+    return True
+
+
+def ob2_public_key(session: orm.Session, kid: str) -> rsa.RSAPublicKey | None:
+    """Any OB 2.0 key by id, current or retired (its hosted CryptographicKey)."""
+    key = session.scalar(
+        sa.select(SigningKey).where(SigningKey.purpose == OB2, SigningKey.kid == kid)
+    )
+    if key is None:
+        return None
+    numbers = rsa.RSAPublicNumbers(
+        _b64url_int(key.public_jwk["e"]), _b64url_int(key.public_jwk["n"])
+    )
+    return numbers.public_key()
+
+
+def current_ob2_signer(session: orm.Session, encryptor: KeyEncryptor) -> Ob2Signer:
+    """The decrypted current OB 2.0 key (run `ensure_ob2_key` first)."""
+    current = [key for key in _ob2_keys(session) if key.state == "current"]
+    if not current:
+        raise LookupError("no current Open Badges 2.0 key: run `tierpath keys ensure`")
+    key = current[-1]
+    private = serialization.load_pem_private_key(
+        encryptor.open(key.private_key_encrypted, key.kid), password=None
+    )
+    if not isinstance(private, rsa.RSAPrivateKey):  # pragma: no cover - we stored it
+        raise TypeError(f"key {key.kid} is not an RSA key")
+    return Ob2Signer(key.kid, private)
+
+
+def rotate_ob2_key(session: orm.Session, encryptor: KeyEncryptor, now: datetime) -> str:
+    """Replace the OB 2.0 key. OB 2.0 issuers name one key, so 2.0 assertions
+    signed before stop verifying; tierpath signs them afresh on each download."""
+    for key in _ob2_keys(session):
+        if key.state == "current":
+            key.state = "retired"
+            key.retired_at = now
+    session.flush()
+    ensure_ob2_key(session, encryptor, now)
+    return current_ob2_signer(session, encryptor).kid
+
+
+def _b64url_int(value: str) -> int:
+    return int.from_bytes(
+        base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big"
+    )

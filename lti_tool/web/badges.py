@@ -15,12 +15,13 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from badges.baking import bake_png, bake_svg
+from badges.baking import OB2_KEYWORD, bake_png, bake_svg
 from badges.credentials import achievement_document
 from lti_tool.db.models import BadgeCredential, Enrolment
 from lti_tool.domain.programs import Program, Tier
 from lti_tool.errors import Refused
 from lti_tool.runtime import db, runtime
+from lti_tool.services import badge_keys, badge_ob2
 from lti_tool.services.badge_keys import badge_did_document, ensure_badge_key
 from lti_tool.services.badges import (
     achievement_for,
@@ -207,3 +208,94 @@ def achievement_svg(program_id: str, tier_id: str) -> Response:
 def achievement_png(program_id: str, tier_id: str) -> Response:
     program, tier = _current_tier(program_id, tier_id)
     return _public(Response(tier_image_png(program, tier), mimetype="image/png"), 3600)
+
+
+# --- Open Badges 2.0: hosted issuer, key, badge class, revocation list ------------
+
+
+@bp.get("/ob2/issuer")
+def ob2_issuer() -> Response:
+    rt = runtime()
+    session = db()
+    document = badge_ob2.issuer_document(
+        session, rt.encryptor, rt.badge_issuer(), rt.clock()
+    )
+    session.commit()  # first use creates the 2.0 key
+    return _json_ld(document, 300)
+
+
+@bp.get("/ob2/keys/<kid>")
+def ob2_key(kid: str) -> Response:
+    document = badge_ob2.key_document(db(), runtime().badge_issuer(), kid[:100])
+    if document is None:
+        raise Refused(404, "no_such_key", "There is no such key.")
+    return _json_ld(document, 300)
+
+
+@bp.get("/ob2/badges/<program_id>/<tier_id>")
+def ob2_badge_class(program_id: str, tier_id: str) -> Response:
+    program, tier = _current_tier(program_id, tier_id)
+    return _json_ld(
+        badge_ob2.badge_class_document(runtime().badge_issuer(), program, tier), 300
+    )
+
+
+@bp.get("/ob2/revocations")
+def ob2_revocations() -> Response:
+    return _json_ld(badge_ob2.revocation_list_document(db(), runtime().badge_issuer()))
+
+
+@bp.get("/ob2/assertions/<credential_id>")
+def ob2_assertion(credential_id: str) -> ResponseReturnValue:
+    """The 2.0 assertion (hosted copy of the JWS payload); 410 Gone once revoked."""
+    rt = runtime()
+    session = db()
+    found = _credential(credential_id)
+    badge_keys.ensure_ob2_key(session, rt.encryptor, rt.clock())
+    signer = badge_keys.current_ob2_signer(session, rt.encryptor)
+    session.commit()
+    document = badge_ob2.assertion_document(found, rt.badge_issuer(), signer.kid)
+    if found.revoked_at is not None:
+        document["revoked"] = True
+        document["revocationReason"] = found.revoked_reason or "revoked by the issuer"
+        response = _json_ld(document)
+        response.status_code = 410
+        return response
+    return _json_ld(document)
+
+
+def _ob2_jws(found: BadgeCredential) -> str:
+    rt = runtime()
+    session = db()
+    jws = badge_ob2.signed_assertion(
+        session, rt.encryptor, rt.badge_issuer(), found, rt.clock()
+    )
+    session.commit()
+    return jws
+
+
+@bp.get("/credentials/<credential_id>/ob2.jws")
+def ob2_jws(credential_id: str) -> Response:
+    """The Open Badges 2.0 signed assertion (compact JWS) as a file."""
+    found = _credential(credential_id)
+    return _download(_ob2_jws(found), "application/jose", f"badge-{found.id}-ob2.jws")
+
+
+@bp.get("/credentials/<credential_id>/ob2.png")
+def ob2_png(credential_id: str) -> Response:
+    """The tier picture with the OB 2.0 signed assertion baked in."""
+    found = _credential(credential_id)
+    program, tier = _program_and_tier(found)
+    baked = bake_png(
+        tier_image_png(program, tier), _ob2_jws(found), keyword=OB2_KEYWORD
+    )
+    return _download(baked, "image/png", f"badge-{found.id}-ob2.png")
+
+
+@bp.get("/credentials/<credential_id>/ob2.svg")
+def ob2_svg(credential_id: str) -> Response:
+    """The tier picture (SVG) with the OB 2.0 signed assertion baked in."""
+    found = _credential(credential_id)
+    program, tier = _program_and_tier(found)
+    baked = bake_svg(tier_image_svg(program, tier), _ob2_jws(found), version="2.0")
+    return _download(baked, "image/svg+xml", f"badge-{found.id}-ob2.svg")

@@ -45,7 +45,6 @@ def upgrade() -> None:
     sa.Column('revoked_by', sa.String(length=300), nullable=True),
     sa.Column('replaced_by', sa.String(length=36), nullable=True),
     sa.Column('document', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('ob2_assertion', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_badge_credential_enrolment_id_enrolment'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_badge_credential_person_id_person'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['status_list_id'], ['badge_status_list.id'], name=op.f('fk_badge_credential_status_list_id_badge_status_list'), ondelete='RESTRICT'),
