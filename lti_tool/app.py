@@ -130,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from lti_tool.web.pages import bp as pages_bp
     from lti_tool.web.place import bp as place_bp
     from lti_tool.web.rotations import bp as rotations_bp
+    from lti_tool.web.verify import bp as verify_bp
     from lti_tool.web.xapi_admin import bp as xapi_admin_bp
     from lti_tool.web.xapi_api import bp as xapi_api_bp
 
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(gradebook_admin_bp)
     app.register_blueprint(place_bp)
     app.register_blueprint(badges_bp)
+    app.register_blueprint(verify_bp)
     app.register_blueprint(badge_wall_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(xapi_api_bp)

@@ -32,6 +32,9 @@ def register_commands(app: Flask) -> None:
     from lti_tool.cli_ags import register_ags_commands
 
     register_ags_commands(app)
+    from lti_tool.cli_badges import register_badge_commands
+
+    register_badge_commands(app)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")

@@ -86,6 +86,7 @@ class BadgeSettings:
 
     issuer_name: str  # shown in every badge; the issuer id is the did:web
     verify_per_minute: int  # /verify checks per client address per minute
+    verify_remote: bool  # /verify and `badge verify` may fetch other issuers' documents
 
 
 @dataclass(frozen=True)
@@ -332,5 +333,6 @@ def load_settings(config: Mapping[str, Any], instance_path: Path) -> Settings:
         badges=BadgeSettings(
             issuer_name=_text(config, "BADGE_ISSUER_NAME", 200),
             verify_per_minute=_int(config, "BADGE_VERIFY_PER_MINUTE", 1, 10_000),
+            verify_remote=_bool(config, "BADGE_VERIFY_REMOTE"),
         ),
     )
