@@ -28,7 +28,7 @@ export PIP_PROGRESS_BAR := off
 endif
 
 .PHONY: help venv install verifier ob2-validator demo test test-sqlite test-postgres test-postgres-optional \
-        lint typecheck bench clean
+        lint typecheck bench bench-badges clean
 
 help:
 	@echo "targets: install (venv), test, test-sqlite, test-postgres, lint, typecheck,"
@@ -132,6 +132,9 @@ test: install
 
 bench: install
 	$(VPY) benchmarks/launch.py $(BENCH_ARGS)
+
+bench-badges: install verifier
+	$(VPY) benchmarks/badges.py $(BENCH_ARGS)
 
 demo: install
 	VENV=$(VENV) bash scripts/demo.sh

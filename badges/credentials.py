@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import hmac
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -260,9 +261,31 @@ def encode_status_list(set_indices: Iterable[int], size_bits: int) -> str:
     return encode_base64url(gzip.compress(bytes(bits), mtime=0))
 
 
+# A status list of 16M entries is 2 MiB uncompressed; anything larger is refused
+# rather than inflated (a gzip bomb from another issuer must not exhaust memory).
+MAX_STATUS_LIST_BYTES = 2 * 1024 * 1024
+
+
+def _inflate(compressed: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing
+    try:
+        bits = inflater.decompress(compressed, limit + 1)
+    except zlib.error as exc:
+        raise ValueError(f"the status list is not valid gzip data ({exc})") from None
+    if len(bits) > limit:
+        raise ValueError(f"the status list is larger than {limit} bytes")
+    if not inflater.eof:
+        raise ValueError("the status list is cut short")
+    return bits
+
+
 def status_bit(encoded_list: str, index: int) -> bool:
-    """Read one bit of an ``encodedList`` (true = status set, e.g. revoked)."""
-    bits = gzip.decompress(decode_base64url(encoded_list))
+    """Read one bit of an ``encodedList`` (true = status set, e.g. revoked).
+
+    Raises ValueError for a list that is not gzip, is cut short, inflates beyond
+    ``MAX_STATUS_LIST_BYTES``, or does not hold ``index``.
+    """
+    bits = _inflate(decode_base64url(encoded_list), MAX_STATUS_LIST_BYTES)
     if not 0 <= index < len(bits) * 8:
         raise ValueError(f"status index {index} is outside the list")
     return bool(bits[index // 8] & (0x80 >> (index % 8)))

@@ -126,7 +126,8 @@ def did_document(
 
 def resolve_in(document: Mapping[str, Any], method_id: str) -> ResolvedMethod | None:
     """Find a Multikey verification method in a DID document, or return None."""
-    for method in document.get("verificationMethod", []):
+    methods = document.get("verificationMethod", [])
+    for method in methods if isinstance(methods, list) else [methods]:
         if not isinstance(method, Mapping) or method.get("id") != method_id:
             continue
         if method.get("type") != "Multikey":
@@ -135,10 +136,11 @@ def resolve_in(document: Mapping[str, Any], method_id: str) -> ResolvedMethod | 
             key = public_key_from_multibase(str(method.get("publicKeyMultibase", "")))
         except KeyFormatError:
             return None
+        assertion = document.get("assertionMethod", [])
         authorised = any(
             entry == method_id
             or (isinstance(entry, Mapping) and entry.get("id") == method_id)
-            for entry in document.get("assertionMethod", [])
+            for entry in (assertion if isinstance(assertion, list) else [assertion])
         )
         return ResolvedMethod(
             key=key, controller=str(method.get("controller", "")), authorised=authorised

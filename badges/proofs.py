@@ -21,8 +21,7 @@ from badges.jsonld import (
     CanonicalizationError,
     JsonObject,
     UnsafeDocumentError,
-    canonicalize_expanded,
-    expand_safe,
+    canonicalize_safe,
 )
 from badges.keys import Resolver
 from badges.multibase import MultibaseError, decode_base58btc, encode_base58btc
@@ -158,7 +157,7 @@ def _hash_data(unsecured: Mapping[str, Any], proof_options: Mapping[str, Any]) -
     proof_config = {**proof_options, "@context": unsecured.get("@context")}
     proof_config.pop("proofValue", None)
     config_nquads = _canonical_proof_config(json.dumps(proof_config, sort_keys=True))
-    document_nquads = canonicalize_expanded(expand_safe(unsecured))
+    document_nquads = canonicalize_safe(unsecured)
     return (
         hashlib.sha256(config_nquads.encode("utf-8")).digest()
         + hashlib.sha256(document_nquads.encode("utf-8")).digest()
@@ -168,7 +167,7 @@ def _hash_data(unsecured: Mapping[str, Any], proof_options: Mapping[str, Any]) -
 @lru_cache(maxsize=1024)
 def _canonical_proof_config(proof_config_json: str) -> str:
     # Badges signed in one batch (same second, same key) share a proof config.
-    return canonicalize_expanded(expand_safe(json.loads(proof_config_json)))
+    return canonicalize_safe(json.loads(proof_config_json))
 
 
 def _proof_option_errors(proof: Mapping[str, Any]) -> list[str]:

@@ -111,10 +111,11 @@ def _check_status(
     if subject.get("statusPurpose") != status.get("statusPurpose"):
         errors.append("the status purposes of the entry and the list differ")
     try:
-        revoked = status_bit(
-            str(subject.get("encodedList")), int(status["statusListIndex"])
-        )
-    except (KeyError, ValueError, OSError, MultibaseError) as exc:
+        index = status.get("statusListIndex")
+        if not isinstance(index, str) or not index.isdigit():
+            raise ValueError(f"statusListIndex {index!r} is not a whole number")
+        revoked = status_bit(str(subject.get("encodedList")), int(index))
+    except (ValueError, OSError, EOFError, MultibaseError) as exc:
         return None, [*errors, f"the status bit could not be read: {exc}"]
     return (None if errors else revoked), errors
 

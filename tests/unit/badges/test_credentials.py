@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+import gzip
 import hashlib
 from datetime import UTC, datetime
 
 import pytest
 
 from badges.credentials import (
+    MAX_STATUS_LIST_BYTES,
     MIN_STATUS_LIST_BITS,
     encode_status_list,
     hash_email,
     recipient_matches,
     status_bit,
 )
+from badges.multibase import encode_base64url
 from tests.badges.issuing import RECIPIENT, SALT, STATUS_LIST_URL, tier_badge
 
 
@@ -110,3 +113,15 @@ def test_badge_times_must_be_timezone_aware() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         tier_badge(valid_from=datetime(2026, 1, 1))  # noqa: DTZ001 - the case under test
     assert tier_badge(valid_from=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_a_status_list_that_inflates_beyond_the_limit_is_refused() -> None:
+    bomb = encode_base64url(gzip.compress(bytes(MAX_STATUS_LIST_BYTES + 1), mtime=0))
+    with pytest.raises(ValueError, match="larger than"):
+        status_bit(bomb, 0)
+
+
+def test_a_cut_short_status_list_is_refused() -> None:
+    whole = gzip.compress(bytes(MIN_STATUS_LIST_BITS // 8), mtime=0)
+    with pytest.raises(ValueError, match=r"cut short|not valid gzip"):
+        status_bit(encode_base64url(whole[: len(whole) // 2]), 0)

@@ -132,3 +132,10 @@ def test_a_document_without_proof_is_not_verified() -> None:
     check = verify_proof(tier_badge(), resolver_for({}))
     assert not check.verified
     assert "no single Data Integrity proof" in check.errors[0]
+
+
+def test_signing_refuses_an_id_that_pyld_would_silently_drop() -> None:
+    badge = tier_badge()
+    badge["credentialSubject"]["achievement"]["id"] = "https://badges.example.org/a b"
+    with pytest.raises(ProofError, match="space"):
+        add_proof(badge, make_key().private_key, make_key().method_id, ISSUED_AT)
