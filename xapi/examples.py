@@ -220,9 +220,9 @@ def examples() -> dict[str, dict[str, Any]]:
             badge_earned_statement(
                 learner=LEARNER,
                 ctx=LIP,
-                achievement_id=f"{BASE}/badges/alorica-lip/leadership-intern",
-                achievement_name="Leadership Intern",
-                credential_id="urn:uuid:6e1c9a44-0b2f-4d8e-a7c3-51f0d2b9e8a6",
+                achievement_id=f"{BASE}/achievements/alorica-lip/leadership-intern",
+                achievement_name="Alorica Leadership Intern Program: Leadership Intern",
+                credential_id=f"{BASE}/credentials/6e1c9a44-0b2f-4d8e-a7c3-51f0d2b9e8a6",
                 timestamp=_at(4, 13, 9, 1),
             )
         ),
