@@ -330,14 +330,25 @@ class BadgeIssuer:
             return
         enrolment = self._session.get(Enrolment, event.enrolment_id)
         assert enrolment is not None
-        issue_badge(
-            self._session,
-            self._encryptor,
-            self._issuer,
-            enrolment,
-            event.occurred_at,
-            self._then,
-        )
+        # The tier stays completed even if signing fails (a key that cannot be
+        # decrypted, a program text safe mode refuses): the badge is undone on
+        # its own and waits on the admin page's "Issue now".
+        try:
+            with self._session.begin_nested():
+                issue_badge(
+                    self._session,
+                    self._encryptor,
+                    self._issuer,
+                    enrolment,
+                    event.occurred_at,
+                    self._then,
+                )
+        except Exception:  # noqa: BLE001 - a badge must never undo a completion
+            _log.exception(
+                "badge for enrolment %s not issued; the tier stays completed and"
+                " the badge can be issued from the admin page",
+                enrolment.id,
+            )
 
 
 def revoke_badge(

@@ -323,3 +323,29 @@ def test_the_independent_node_verifier_accepts_an_issued_badge_and_rejects_it_re
         session.commit()
     node = run_node_verifier(case(), now=clock())
     assert node["status"]["revoked"] is True
+
+
+def test_a_badge_that_cannot_be_signed_leaves_the_tier_completed_and_waiting(
+    app: Flask,
+    client: FlaskClient,
+    platform: SimulatedPlatform,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("key store unavailable")
+
+    monkeypatch.setattr("lti_tool.services.badges.add_proof", broken)
+    enrolment = work_through_tier_one(app, client, platform, clock, tmp_path)
+    assert credentials(app) == []
+    assert "not issued" in caplog.text
+    with runtime(app).session_factory() as session:
+        stored = session.get(Enrolment, enrolment.id)
+        assert stored is not None
+        assert stored.state == "completed"
+        assert [e.id for e in completed_without_badge(session)] == [enrolment.id]
+        verbs = session.scalars(sa.select(StoredStatement.verb)).all()
+    assert Verb.EARNED not in verbs
+    assert Verb.SATISFIED in verbs
