@@ -27,6 +27,7 @@ from lti_tool.services.ports import RecordingEventSink
 from tests.badges.test_node_oracle import Case, _oracle_available, run_node_verifier
 from tests.conftest import FakeClock
 from tests.support.platform import SimulatedPlatform
+from tests.support.programs import small_program
 from tests.web.test_xapi_recording import work_through_tier_one
 from xapi.vocabulary import Verb
 
@@ -349,3 +350,37 @@ def test_a_badge_that_cannot_be_signed_leaves_the_tier_completed_and_waiting(
         verbs = session.scalars(sa.select(StoredStatement.verb)).all()
     assert Verb.EARNED not in verbs
     assert Verb.SATISFIED in verbs
+
+
+def test_the_badge_aligns_to_the_tiers_skills_and_expires_with_the_tier(
+    app: Flask,
+    client: FlaskClient,
+    platform: SimulatedPlatform,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = small_program().replace(
+        'description = "The first tier."\n',
+        'description = "The first tier."\n'
+        'skills = ["Active listening", "De-escalation"]\nexpiry_months = 12\n',
+        1,
+    )
+    monkeypatch.setattr("tests.web.test_xapi_recording.small_program", lambda: text)
+    work_through_tier_one(app, client, platform, clock, tmp_path)
+    (earned,) = credentials(app)
+    achievement = earned.document["credentialSubject"]["achievement"]
+    assert [a["targetName"] for a in achievement["alignment"]] == [
+        "Active listening",
+        "De-escalation",
+    ]
+    assert earned.valid_until is not None
+    assert earned.document["validUntil"].startswith(f"{earned.valid_until:%Y-%m-%d}")
+    assert 360 <= (earned.valid_until - earned.issued_at).days <= 370
+    assert check(client, earned.document, clock).verified
+    clock.advance(days=400)
+    expired = check(client, earned.document, clock)
+    assert not expired.verified
+    assert any("expired" in error for error in expired.errors)
+    page = client.get(f"/credentials/{earned.id}", headers={"Accept": "text/html"})
+    assert "Expired" in page.get_data(as_text=True)
