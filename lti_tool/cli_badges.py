@@ -103,5 +103,62 @@ def badge_verify(source: str, email: str | None, offline: bool) -> None:
     click.get_current_context().exit(0 if report.verified else 1)
 
 
+@badge_group.command("list")
+@click.option("--email", default=None, help="Only the badges of this person.")
+@with_appcontext
+def badge_list(email: str | None) -> None:
+    """List issued badges: id, holder, badge, issued, status."""
+    import sqlalchemy as sa
+
+    from lti_tool.db.models import BadgeCredential, Person
+
+    query = (
+        sa.select(BadgeCredential, Person)
+        .join(Person, Person.id == BadgeCredential.person_id)
+        .order_by(BadgeCredential.issued_at, BadgeCredential.id)
+    )
+    if email:
+        query = query.where(sa.func.lower(Person.email) == email.strip().lower())
+    with runtime().session_factory() as session:
+        for credential, person in session.execute(query):
+            status = (
+                f"revoked {credential.revoked_at:%Y-%m-%d}: {credential.revoked_reason}"
+                if credential.revoked_at
+                else "valid"
+            )
+            click.echo(
+                f"{credential.id}\t{person.email or person.employee_id}\t"
+                f"{credential.document.get('name', '')}\t"
+                f"{credential.issued_at:%Y-%m-%d}\t{status}"
+            )
+
+
+@badge_group.command("revoke")
+@click.argument("credential_id")
+@click.option(
+    "--reason", required=True, help="Shown on the public page and to verifiers."
+)
+@with_appcontext
+def badge_revoke(credential_id: str, reason: str) -> None:
+    """Revoke a badge; its status list says so from the next request on."""
+    from lti_tool.services.badges import revoke_badge
+
+    if not reason.strip():
+        raise click.UsageError("give a reason: the holder and verifiers see it")
+    rt = runtime()
+    with rt.session_factory() as session:
+        try:
+            credential = revoke_badge(
+                session, credential_id, reason, rt.clock(), revoked_by="tierpath CLI"
+            )
+        except LookupError:
+            raise InputError(f"no badge {credential_id}") from None
+        session.commit()
+        click.echo(
+            f"revoked {credential.id} on {credential.revoked_at:%Y-%m-%d %H:%M}:"
+            f" {credential.revoked_reason}"
+        )
+
+
 def register_badge_commands(app: Flask) -> None:
     app.cli.add_command(badge_group)

@@ -172,3 +172,25 @@ def test_a_missing_file_or_no_argument_exits_with_2(app: Flask, tmp_path: Path) 
     assert missing.exit_code == 2
     assert "cannot read" in missing.output
     assert badge_verify(app).exit_code == 2
+
+
+def test_badge_revoke_needs_a_reason_and_then_the_badge_no_longer_verifies(
+    app: Flask, earned: BadgeCredential, tmp_path: Path
+) -> None:
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["badge", "list", "--email", "Ana.Morales@example.com"])
+    assert listed.exit_code == 0
+    assert earned.id in listed.output
+    assert "valid" in listed.output
+    refused = runner.invoke(args=["badge", "revoke", earned.id, "--reason", " "])
+    assert refused.exit_code == 2
+    unknown = runner.invoke(args=["badge", "revoke", "nope", "--reason", "x"])
+    assert unknown.exit_code == 2
+    assert "no badge nope" in unknown.output
+    revoked = runner.invoke(
+        args=["badge", "revoke", earned.id, "--reason", "Issued to the wrong person"]
+    )
+    assert revoked.exit_code == 0, revoked.output
+    assert "Issued to the wrong person" in runner.invoke(args=["badge", "list"]).output
+    path = write(tmp_path, "badge.json", earned.document)
+    assert badge_verify(app, path).exit_code == 1
