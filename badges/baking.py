@@ -48,7 +48,6 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 _ATTRIBUTE = r"""\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*')"""
 _START_TAG = re.compile(rf"<([^\s/>]+)((?:{_ATTRIBUTE})*)\s*(/?)>")
 _NS_DECLARATION = re.compile(r"""\s+xmlns:openbadges\s*=\s*(?:"[^"]*"|'[^']*')""")
-_FORBIDDEN_SVG = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _XML_DECLARATION_ENCODING = re.compile(
     r"""(\A\ufeff?<\?xml\s[^>]*?\bencoding\s*=\s*)(?:"[^"]*"|'[^']*')"""
 )
@@ -330,9 +329,35 @@ def _svg_bytes(svg: str) -> bytes:
     """UTF-8 encode ``svg`` after the size and DTD checks (no XXE, no entity bombs)."""
     source = svg.encode("utf-8")
     _check_size("SVG image", len(source), MAX_IMAGE_BYTES)
-    if _FORBIDDEN_SVG.search(svg):
-        raise BakingError("SVG with a DOCTYPE or ENTITY declaration is refused")
+    _refuse_dtd(source)
     return source
+
+
+class _DtdFoundError(Exception):
+    pass
+
+
+def _refuse_dtd(source: bytes) -> None:
+    """Refuse a document type declaration (XXE, entity bombs) before anything expands.
+
+    Only a real declaration counts: the text "<!DOCTYPE" inside CDATA or an
+    attribute (a credential may quote it) is data.
+    """
+
+    def refuse(*_args: object) -> None:
+        raise _DtdFoundError
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    try:
+        parser.Parse(source, True)
+    except _DtdFoundError:
+        raise BakingError(
+            "SVG with a DOCTYPE or ENTITY declaration is refused"
+        ) from None
+    except expat.ExpatError as error:
+        raise BakingError(f"the SVG is not well-formed XML: {error}") from error
 
 
 def _locate_svg(source: bytes) -> tuple[int, list[tuple[int, int]]]:
