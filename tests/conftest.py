@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings as hypothesis_settings
 
 from lti_tool.app import create_app
 from lti_tool.db.base import Model
@@ -21,6 +22,13 @@ from lti_tool.settings import new_key_encryption_key
 from tests.support.platform import SimulatedPlatform
 
 TOOL_ORIGIN = "https://tool.test"
+
+# In CI the property tests replay the same examples (a red build is then
+# reproducible, not luck) and never fail on a slow machine's timing; locally
+# they keep exploring new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 class FakeClock:
