@@ -46,7 +46,7 @@ def _keys(session: orm.Session, state: str) -> list[SigningKey]:
         session.scalars(
             sa.select(SigningKey)
             .where(SigningKey.purpose == LTI, SigningKey.state == state)
-            .order_by(SigningKey.created_at)
+            .order_by(SigningKey.created_at, SigningKey.id)  # ties: insertion order
         )
     )
 
@@ -98,7 +98,7 @@ def published_jwks(
                 SigningKey.retired_at > now - RETIRED_GRACE,
             ),
         )
-        .order_by(SigningKey.created_at)
+        .order_by(SigningKey.created_at, SigningKey.id)  # ties: insertion order
     )
     return {"keys": [dict(row.public_jwk) for row in rows]}
 
@@ -122,6 +122,6 @@ def list_keys(session: orm.Session) -> list[SigningKey]:
         session.scalars(
             sa.select(SigningKey)
             .where(SigningKey.purpose == LTI)
-            .order_by(SigningKey.created_at)
+            .order_by(SigningKey.created_at, SigningKey.id)  # ties: insertion order
         )
     )
