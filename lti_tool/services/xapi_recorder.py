@@ -563,7 +563,9 @@ class StatementRecorder:
                         pre.points / pre.max_points, event.points / event.max_points
                     )
                     gain = (learning.raw, learning.normalised)
-        statement = build.assessment_statement(
+        # The hot event: assembled as JSON from shared tincan parts (pinned
+        # equal to the tincan build by tests/unit/xapi/test_statement_json.py).
+        payload = build.assessment_statement_json(
             learner=self._learner(event.person_id),
             ctx=ctx,
             module_id=module.id,
@@ -579,7 +581,7 @@ class StatementRecorder:
             pre_test_statement=pre_ref,
             gain=gain,
         )
-        return self._new(statement, f"attempt:{event.attempt_id}", event.person_id)
+        return NewStatement(payload, f"attempt:{event.attempt_id}", event.person_id)
 
     def _new(self, statement: Any, source: str, person_id: int) -> NewStatement:
         return NewStatement(build.to_json(statement), source, person_id)
