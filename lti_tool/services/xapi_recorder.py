@@ -15,6 +15,7 @@ statement.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -186,11 +187,13 @@ def store_statements(
 ) -> None:
     """Insert statements and their outbox rows (flush only; the caller commits).
 
-    Two statements whatever the batch size: the statements (one multi-row
-    insert), then one INSERT … SELECT queueing them for every enabled LRS
-    target (a paused target still gets its rows: they wait for it). Both are
-    compiled once per process; a one-statement CTE was measured twice as slow on
-    PostgreSQL because its VALUES list is compiled on every call.
+    Each statement is queued for every enabled LRS target (a paused target
+    still gets its rows: they wait for it). On PostgreSQL that is one statement
+    whatever the batch size (`_STORE_POSTGRESQL`: column arrays, so its text
+    never changes; a CTE over a VALUES list was measured twice as slow because
+    SQLAlchemy compiled it on every call). On SQLite two: the statements (one
+    multi-row insert), then one INSERT … SELECT queueing them, both compiled
+    once per process.
     """
     if not statements:
         return
@@ -216,9 +219,62 @@ def store_statements(
                 "payload": payload,
             }
         )
-    store, queue = _NEW_STATEMENTS[session.get_bind().dialect.name]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        _store_postgresql(session, rows, stored)
+        return
+    store, queue = _NEW_STATEMENTS[dialect]
     session.execute(store, rows)
     session.execute(queue, {"ids": [row["id"] for row in rows], "now": stored})
+
+
+# PostgreSQL: statements and their outbox rows in one statement (one round
+# trip), the rows passed as one array per column so the SQL text is the same
+# whatever the batch size: psycopg prepares it once per connection and
+# SQLAlchemy compiles nothing. The outbox rows reference statements inserted by
+# the CTE (foreign keys are checked at the end of the statement); ids that
+# already existed are queued too, as the two-statement form does.
+_STORE_POSTGRESQL = """\
+WITH new AS (
+    INSERT INTO xapi_statement (id, source, person_id, agent, verb, activity,
+                                registration, timestamp, stored, voided, payload)
+    SELECT v.id, v.source, v.person_id, v.agent, v.verb, v.activity,
+           v.registration, v.ts, %(stored)s, false, v.payload::jsonb
+    FROM unnest(%(id)b::varchar[], %(source)b::varchar[], %(person_id)b::bigint[],
+                %(agent)b::varchar[], %(verb)b::varchar[], %(activity)b::varchar[],
+                %(registration)b::varchar[], %(ts)b::timestamptz[],
+                %(payload)b::text[])
+         AS v(id, source, person_id, agent, verb, activity, registration, ts, payload)
+    ON CONFLICT DO NOTHING
+)
+INSERT INTO xapi_outbox (statement_id, target_id, status, attempts,
+                         next_attempt_at, created_at)
+SELECT v.id, t.id, 'pending', 0, %(stored)s, %(stored)s
+FROM unnest(%(id)b::varchar[]) AS v(id)
+JOIN lrs_target AS t ON t.enabled
+ON CONFLICT DO NOTHING"""
+
+
+def _store_postgresql(
+    session: orm.Session, rows: list[dict[str, Any]], stored: datetime
+) -> None:
+    if stored.tzinfo is None:
+        raise ValueError("naive datetimes are not stored; pass an aware UTC time")
+    session.connection().exec_driver_sql(
+        _STORE_POSTGRESQL,
+        {
+            "stored": stored,
+            "id": [r["id"] for r in rows],
+            "source": [r["source"] for r in rows],
+            "person_id": [r["person_id"] for r in rows],
+            "agent": [r["agent"] for r in rows],
+            "verb": [r["verb"] for r in rows],
+            "activity": [r["activity"] for r in rows],
+            "registration": [r["registration"] for r in rows],
+            "ts": [r["timestamp"] for r in rows],
+            "payload": [json.dumps(r["payload"]) for r in rows],
+        },
+    )
 
 
 _OUTBOX_COLUMNS = (
@@ -272,10 +328,7 @@ def _new_statements(dialect: Any) -> tuple[Any, Any]:
     return store, queue
 
 
-_NEW_STATEMENTS = {
-    "sqlite": _new_statements(sqlite),
-    "postgresql": _new_statements(postgresql),
-}
+_NEW_STATEMENTS = {"sqlite": _new_statements(sqlite)}
 
 
 def queue_statements(
