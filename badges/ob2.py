@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from badges.credentials import Alignment, hash_email, normalise_email
+from badges.proofs import parse_xml_datetime
 
 JsonObject = dict[str, Any]
 
@@ -492,7 +493,7 @@ def _time_errors(
     payload: Mapping[str, Any], now: datetime, clock_skew: timedelta
 ) -> tuple[bool, list[str]]:
     errors = []
-    issued_on = _parse_datetime(payload.get("issuedOn"))
+    issued_on = parse_xml_datetime(payload.get("issuedOn"))
     if issued_on is None:
         errors.append(
             "issuedOn is missing or not an ISO 8601 datetime with a time zone"
@@ -503,7 +504,7 @@ def _time_errors(
         )
     expired = False
     if "expires" in payload:
-        expires = _parse_datetime(payload.get("expires"))
+        expires = parse_xml_datetime(payload.get("expires"))
         if expires is None:
             errors.append("expires is not an ISO 8601 datetime with a time zone")
         elif issued_on is not None and expires < issued_on:
@@ -570,13 +571,3 @@ def _as_list(value: Any) -> list[Any]:
 
 def _types(value: Any) -> list[str]:
     return [item for item in _as_list(value) if isinstance(item, str)]
-
-
-def _parse_datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None

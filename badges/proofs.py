@@ -51,6 +51,17 @@ def xml_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_xml_datetime(value: Any) -> datetime | None:
+    """Read an XML Schema dateTime with a time zone; None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
 def add_proof(
     document: Mapping[str, Any],
     private_key: Ed25519PrivateKey,

@@ -15,7 +15,7 @@ from typing import Any
 from badges.credentials import status_bit
 from badges.keys import Resolver
 from badges.multibase import MultibaseError
-from badges.proofs import issuer_id, verify_proof
+from badges.proofs import issuer_id, parse_xml_datetime, verify_proof
 
 # VCDM verifiers (e.g. @digitalbazaar/vc) tolerate this much clock skew.
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
@@ -65,8 +65,8 @@ def _validity_errors(
     credential: Mapping[str, Any], now: datetime, clock_skew: timedelta
 ) -> list[str]:
     errors = []
-    valid_from = _parse(credential.get("validFrom"))
-    valid_until = _parse(credential.get("validUntil"))
+    valid_from = parse_xml_datetime(credential.get("validFrom"))
+    valid_until = parse_xml_datetime(credential.get("validUntil"))
     if "validFrom" in credential and valid_from is None:
         errors.append("validFrom is not an XML Schema dateTime with a time zone")
     if "validUntil" in credential and valid_until is None:
@@ -118,13 +118,3 @@ def _check_status(
     except (ValueError, OSError, EOFError, MultibaseError) as exc:
         return None, [*errors, f"the status bit could not be read: {exc}"]
     return (None if errors else revoked), errors
-
-
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None

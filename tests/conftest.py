@@ -18,6 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from lti_tool.app import create_app
 from lti_tool.db.base import Model
 from lti_tool.db.migrate import upgrade
+from lti_tool.db.models import BadgeCredential
 from lti_tool.settings import new_key_encryption_key
 from tests.support.platform import SimulatedPlatform
 
@@ -154,3 +155,20 @@ def platform(app: Flask) -> SimulatedPlatform:
     simulated = SimulatedPlatform(tool_origin=TOOL_ORIGIN)
     simulated.install(app)
     return simulated
+
+
+@pytest.fixture
+def earned(
+    app: Flask,
+    client: FlaskClient,
+    platform: SimulatedPlatform,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> BadgeCredential:
+    """A badge issued the real way: Ana completes tier one of the small program."""
+    from tests.support.badges import credentials
+    from tests.support.learner import work_through_tier_one
+
+    work_through_tier_one(app, client, platform, clock, tmp_path)
+    (credential,) = credentials(app)
+    return credential

@@ -22,7 +22,8 @@ from sqlalchemy import orm
 
 from badges.keys import did_document, public_multibase, verification_method
 from lti_tool.db.models import SigningKey
-from lti_tool.keys import KeyEncryptor, generate_rsa_key
+from lti_tool.keys import KeyEncryptor
+from lti_tool.services.keys import new_rsa_key
 
 BADGE = "badge"
 
@@ -161,19 +162,7 @@ def ensure_ob2_key(
     """Make sure a current OB 2.0 key exists; return True if one was created."""
     if any(key.state == "current" for key in _ob2_keys(session)):
         return False
-    generated = generate_rsa_key()
-    session.add(
-        SigningKey(
-            purpose=OB2,
-            kid=generated.kid,
-            algorithm="RS256",
-            public_jwk=generated.public_jwk,
-            private_key_encrypted=encryptor.seal(generated.private_pem, generated.kid),
-            state="current",
-            created_at=now,
-            activated_at=now,
-        )
-    )
+    session.add(new_rsa_key(encryptor, "current", now, purpose=OB2))
     session.flush()
     return True
 

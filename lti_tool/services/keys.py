@@ -27,10 +27,13 @@ class ActiveKey:
     public_jwk: dict[str, Any]
 
 
-def _new_key(encryptor: KeyEncryptor, state: str, now: datetime) -> SigningKey:
+def new_rsa_key(
+    encryptor: KeyEncryptor, state: str, now: datetime, purpose: str = LTI
+) -> SigningKey:
+    """A fresh RS256 key row, its private half sealed with the key-encryption key."""
     generated = generate_rsa_key()
     return SigningKey(
-        purpose=LTI,
+        purpose=purpose,
         kid=generated.kid,
         algorithm="RS256",
         public_jwk=generated.public_jwk,
@@ -55,10 +58,10 @@ def ensure_keys(session: orm.Session, encryptor: KeyEncryptor, now: datetime) ->
     """Make sure a current and a next key exist; return True if any was created."""
     created = False
     if not _keys(session, "current"):
-        session.add(_new_key(encryptor, "current", now))
+        session.add(new_rsa_key(encryptor, "current", now))
         created = True
     if not _keys(session, "next"):
-        session.add(_new_key(encryptor, "next", now))
+        session.add(new_rsa_key(encryptor, "next", now))
         created = True
     session.flush()
     return created
@@ -79,7 +82,7 @@ def rotate_keys(
     promoted = _keys(session, "next")[0]
     promoted.state = "current"
     promoted.activated_at = now
-    fresh = _new_key(encryptor, "next", now)
+    fresh = new_rsa_key(encryptor, "next", now)
     session.add(fresh)
     session.flush()
     return promoted.kid, fresh.kid

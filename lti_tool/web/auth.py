@@ -14,7 +14,7 @@ from typing import ParamSpec, TypeVar
 import sqlalchemy as sa
 from flask import Response, g, request
 
-from lti_tool.db.models import Launch, ToolSession
+from lti_tool.db.models import Launch, LmsUser, Person, ToolSession
 from lti_tool.domain.roles import ToolRole
 from lti_tool.errors import Refused
 from lti_tool.runtime import db, runtime
@@ -177,3 +177,11 @@ def check_csrf() -> None:
             "This form has expired or did not come from tierpath.",
             hint="Go back, reload the page and try again.",
         )
+
+
+def current_person() -> Person | None:
+    """The HR person linked to the launch's LMS user, if any."""
+    user = db().get(LmsUser, current_launch().user_id)
+    if user is None or user.person_id is None:
+        return None
+    return db().get(Person, user.person_id)

@@ -22,7 +22,12 @@ from lti_tool.errors import Refused
 from lti_tool.runtime import db, runtime
 from lti_tool.services import badges as badge_service
 from lti_tool.services.programs import program_of
-from lti_tool.web.auth import current_launch, current_session, requires_role
+from lti_tool.web.auth import (
+    current_launch,
+    current_person,
+    current_session,
+    requires_role,
+)
 from lti_tool.web.badges import credential_state
 
 bp = Blueprint("badge_wall", __name__)
@@ -99,18 +104,11 @@ def _wall(person: Person | None) -> tuple[list[WallEntry], list[str]]:
     return entries, waiting
 
 
-def _person() -> Person | None:
-    user = db().get(LmsUser, current_launch().user_id)
-    if user is None or user.person_id is None:
-        return None
-    return db().get(Person, user.person_id)
-
-
 @bp.get("/learner/badges", endpoint="wall")
 @requires_role(ToolRole.LEARNER)
 def wall() -> str:
     """The learner's own badges: downloads, LinkedIn, the page to share."""
-    entries, waiting = _wall(_person())
+    entries, waiting = _wall(current_person())
     return render_template(
         "badges/wall.html", launch=current_launch(), entries=entries, waiting=waiting
     )
@@ -118,7 +116,7 @@ def wall() -> str:
 
 def wall_entries() -> tuple[list[WallEntry], list[str]]:
     """The wall's content for the learner home (the current launch's person)."""
-    return _wall(_person())
+    return _wall(current_person())
 
 
 @bp.get("/place/badges")

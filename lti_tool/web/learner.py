@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from lti_tool.db.models import Attempt, Enrolment, LmsUser, Person, ProgramVersion
+from lti_tool.db.models import Attempt, Enrolment, Person, ProgramVersion
 from lti_tool.domain.programs import AssessmentKind
 from lti_tool.domain.roles import ToolRole
 from lti_tool.errors import Refused
@@ -15,19 +15,17 @@ from lti_tool.runtime import db, runtime
 from lti_tool.services import assessments as assessment_service
 from lti_tool.services import progress as progress_service
 from lti_tool.services.programs import offered_versions, program_of
-from lti_tool.web.auth import current_launch, current_session, requires_role
+from lti_tool.web.auth import (
+    current_launch,
+    current_person,
+    current_session,
+    requires_role,
+)
 from lti_tool.web.badge_wall import wall_entries
 
 bp = Blueprint("learner", __name__, url_prefix="/learner")
 
 CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
-
-
-def _person() -> Person | None:
-    user = db().get(LmsUser, current_launch().user_id)
-    if user is None or user.person_id is None:
-        return None
-    return db().get(Person, user.person_id)
 
 
 def _offered() -> list[ProgramVersion]:
@@ -69,7 +67,7 @@ def evaluate_programs(
 @requires_role(ToolRole.LEARNER)
 def home() -> str:
     """The learner home: each program's tiers, why (not yet), and the next step."""
-    person = _person()
+    person = current_person()
     views = evaluate_programs(person)
     badges, badges_waiting = wall_entries()
     return render_template(
@@ -101,7 +99,7 @@ def _refused(exc: assessment_service.AttemptRefused) -> Refused:
 def take_test(enrolment_id: str, module_id: str, kind: str) -> str:
     """Show a pre- or post-test (prompts and choices only; answers stay on the server)."""
     session = db()
-    person = _person()
+    person = current_person()
     enrolment = _enrolment(enrolment_id, person)
     assert person is not None
     try:
@@ -155,7 +153,7 @@ def _render_test(
 def submit(attempt_id: int) -> ResponseReturnValue:
     """Score a submitted test on the server and show the result."""
     session = db()
-    person = _person()
+    person = current_person()
     attempt = session.get(Attempt, attempt_id)
     if attempt is None or person is None or attempt.person_id != person.id:
         raise Refused(404, "no_such_attempt", "This test attempt is not yours.")
@@ -195,7 +193,7 @@ def submit(attempt_id: int) -> ResponseReturnValue:
 def result(attempt_id: int) -> str:
     """Show a submitted attempt's score and, per item, right or wrong with the explanation."""
     session = db()
-    person = _person()
+    person = current_person()
     attempt = session.get(Attempt, attempt_id)
     if (
         attempt is None
@@ -230,7 +228,7 @@ def result(attempt_id: int) -> str:
 def studied(enrolment_id: str, module_id: str) -> ResponseReturnValue:
     """Record that the learner worked through the module; the post-test opens."""
     session = db()
-    enrolment = _enrolment(enrolment_id, _person())
+    enrolment = _enrolment(enrolment_id, current_person())
     try:
         assessment_service.mark_studied(
             session, enrolment, module_id, runtime().clock()
@@ -249,7 +247,7 @@ def start_tier(version_id: int, tier_id: str) -> ResponseReturnValue:
     """Start a tier the learner is eligible for (programs without auto-enrolment)."""
     rt = runtime()
     session = db()
-    person = _person()
+    person = current_person()
     version = session.get(ProgramVersion, version_id)
     if person is None or version is None:
         raise Refused(404, "no_such_program", "There is no such program for you.")

@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
-from flask.testing import FlaskClient
 
 from badges.baking import bake_png
 from badges.images import tier_badge_png
@@ -19,9 +17,7 @@ from lti_tool.runtime import runtime
 from lti_tool.services.badges import revoke_badge
 from tests.badges import issuing
 from tests.conftest import FakeClock
-from tests.support.platform import SimulatedPlatform
 from tests.web.test_verify_page import FakeRemote
-from tests.web.test_xapi_recording import work_through_tier_one
 
 EMAIL = "ana.morales@example.com"
 
@@ -34,20 +30,6 @@ def remote() -> FakeRemote:
 @pytest.fixture
 def app(make_app, remote: FakeRemote) -> Flask:  # type: ignore[no-untyped-def]
     return make_app(BADGE_VERIFY_REMOTE_LOOKUP=remote)  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def earned(
-    app: Flask,
-    client: FlaskClient,
-    platform: SimulatedPlatform,
-    clock: FakeClock,
-    tmp_path: Path,
-) -> BadgeCredential:
-    work_through_tier_one(app, client, platform, clock, tmp_path)
-    with runtime(app).session_factory() as session:
-        (credential,) = session.scalars(sa.select(BadgeCredential)).all()
-    return credential
 
 
 def badge_verify(app: Flask, *args: str) -> Result:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
@@ -15,7 +16,8 @@ from flask.testing import FlaskClient
 from lti_tool.db.models import Enrolment, Person
 from lti_tool.runtime import runtime
 from tests.conftest import FakeClock
-from tests.support.platform import SimulatedPlatform, launch_id_from
+from tests.support.platform import LEARNER, SimulatedPlatform, launch_id_from
+from tests.support.programs import install_program, small_program
 
 
 def months_before(day: date, months: int) -> date:
@@ -101,3 +103,25 @@ def study(client: FlaskClient, module_url: str) -> None:
         f"{module_url}/studied", data={"csrf_token": csrf, "launch": lid}
     )
     assert studied.status_code == 303, studied.get_data(as_text=True)
+
+
+def work_through_tier_one(
+    app: Flask,
+    client: FlaskClient,
+    platform: SimulatedPlatform,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> Enrolment:
+    """Ana completes tier one of the small program (a failed post-test first)."""
+    install_program(app, tmp_path, small_program())
+    add_person(app, months=14, review=2.6, email="ana.morales@example.com")
+    launch(client, platform, clock, roles=LEARNER)
+    lid = launch_id(client)
+    enrolment = only_enrolment(app)
+    base = f"/learner/enrolments/{enrolment.id}/modules/basics"
+    answer_test(client, f"{base}/pre?launch={lid}", right=4)
+    study(client, base)
+    answer_test(client, f"{base}/post?launch={lid}", right=5)
+    answer_test(client, f"{base}/post?launch={lid}", right=8)
+    assert client.get(f"/learner/?launch={lid}").status_code == 200  # tier two starts
+    return enrolment

@@ -26,9 +26,10 @@ from lti_tool.services.badges import (
 from lti_tool.services.ports import RecordingEventSink
 from tests.badges.test_node_oracle import Case, _oracle_available, run_node_verifier
 from tests.conftest import FakeClock
+from tests.support.badges import credentials
+from tests.support.learner import work_through_tier_one
 from tests.support.platform import SimulatedPlatform
 from tests.support.programs import small_program
-from tests.web.test_xapi_recording import work_through_tier_one
 from xapi.vocabulary import Verb
 
 DID = "did:web:tool.test"
@@ -37,15 +38,6 @@ DID = "did:web:tool.test"
 @pytest.fixture
 def app(make_app) -> Flask:  # type: ignore[no-untyped-def]
     return make_app(BASE_URL="https://tool.test")  # type: ignore[no-any-return]
-
-
-def credentials(app: Flask) -> list[BadgeCredential]:
-    with runtime(app).session_factory() as session:
-        return list(
-            session.scalars(
-                sa.select(BadgeCredential).order_by(BadgeCredential.issued_at)
-            )
-        )
 
 
 def public_json(client: FlaskClient, path: str) -> dict[str, Any]:
@@ -69,19 +61,6 @@ def check(
         now=clock(),
         status_lists={status_url: status},
     )
-
-
-@pytest.fixture
-def earned(
-    app: Flask,
-    client: FlaskClient,
-    platform: SimulatedPlatform,
-    clock: FakeClock,
-    tmp_path: Path,
-) -> BadgeCredential:
-    work_through_tier_one(app, client, platform, clock, tmp_path)
-    (credential,) = credentials(app)
-    return credential
 
 
 def test_completing_a_tier_issues_one_signed_badge_that_verifies(
@@ -366,7 +345,7 @@ def test_the_badge_aligns_to_the_tiers_skills_and_expires_with_the_tier(
         'skills = ["Active listening", "De-escalation"]\nexpiry_months = 12\n',
         1,
     )
-    monkeypatch.setattr("tests.web.test_xapi_recording.small_program", lambda: text)
+    monkeypatch.setattr("tests.support.learner.small_program", lambda: text)
     work_through_tier_one(app, client, platform, clock, tmp_path)
     (earned,) = credentials(app)
     achievement = earned.document["credentialSubject"]["achievement"]

@@ -22,9 +22,6 @@ from lti_tool.services.badge_keys import rotate_ob2_key
 from lti_tool.services.badges import revoke_badge
 from tests.badges.test_ob2_oracle import Case, _oracle_available, run_validator
 from tests.conftest import FakeClock
-from tests.support.platform import SimulatedPlatform
-from tests.web.test_badge_issuing import credentials
-from tests.web.test_xapi_recording import work_through_tier_one
 
 ORIGIN = "https://tool.test"
 
@@ -32,19 +29,6 @@ ORIGIN = "https://tool.test"
 @pytest.fixture
 def app(make_app) -> Flask:  # type: ignore[no-untyped-def]
     return make_app(BASE_URL=ORIGIN)  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def earned(
-    app: Flask,
-    client: FlaskClient,
-    platform: SimulatedPlatform,
-    clock: FakeClock,
-    tmp_path: Path,
-) -> BadgeCredential:
-    work_through_tier_one(app, client, platform, clock, tmp_path)
-    (credential,) = credentials(app)
-    return credential
 
 
 def fetch(client: FlaskClient, url: str) -> dict[str, Any]:

@@ -15,9 +15,8 @@ from lti_tool.runtime import runtime
 from lti_tool.services.badges import completed_without_badge, issue_badge
 from lti_tool.services.ports import RecordingEventSink
 from tests.conftest import FakeClock
-from tests.support.learner import launch_id
+from tests.support.learner import launch_id, work_through_tier_one
 from tests.support.platform import ADMIN, LEARNER, SimulatedPlatform, launch_id_from
-from tests.web.test_xapi_recording import work_through_tier_one
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ import tempfile
 from collections.abc import Callable
 from datetime import timedelta
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 import werkzeug.formparser
 from flask import Flask
 from flask.testing import FlaskClient
@@ -31,8 +29,6 @@ from lti_tool.services.badges import revoke_badge
 from lti_tool.web.verify import SlidingWindowLimiter
 from tests.badges import issuing
 from tests.conftest import FakeClock
-from tests.support.platform import SimulatedPlatform
-from tests.web.test_xapi_recording import work_through_tier_one
 
 EMAIL = "ana.morales@example.com"
 JsonObject = dict[str, Any]
@@ -73,21 +69,6 @@ def remote() -> FakeRemote:
 @pytest.fixture
 def app(make_app, remote: FakeRemote) -> Flask:  # type: ignore[no-untyped-def]
     return make_app(BADGE_VERIFY_REMOTE_LOOKUP=remote)  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def earned(
-    app: Flask,
-    client: FlaskClient,
-    platform: SimulatedPlatform,
-    clock: FakeClock,
-    tmp_path: Path,
-) -> BadgeCredential:
-    """A badge issued the real way: a learner completes tier one."""
-    work_through_tier_one(app, client, platform, clock, tmp_path)
-    with runtime(app).session_factory() as session:
-        (credential,) = session.scalars(sa.select(BadgeCredential)).all()
-    return credential
 
 
 def verify(client: FlaskClient, **fields: Any) -> tuple[int, str]:

@@ -25,11 +25,10 @@ from lti_tool.services.xapi_recorder import NewStatement, store_statements
 from tests.conftest import FakeClock
 from tests.support.learner import (
     add_person,
-    answer_test,
     launch,
     launch_id,
     only_enrolment,
-    study,
+    work_through_tier_one,
 )
 from tests.support.platform import LEARNER, SimulatedPlatform
 from tests.support.programs import install_program, small_program
@@ -65,27 +64,6 @@ def connect_lrs(app: Flask, name: str = "lrs") -> int:
         )
         session.commit()
         return target.id
-
-
-def work_through_tier_one(
-    app: Flask,
-    client: FlaskClient,
-    platform: SimulatedPlatform,
-    clock: FakeClock,
-    tmp_path: Path,
-) -> Enrolment:
-    install_program(app, tmp_path, small_program())
-    add_person(app, months=14, review=2.6, email="ana.morales@example.com")
-    launch(client, platform, clock, roles=LEARNER)
-    lid = launch_id(client)
-    enrolment = only_enrolment(app)
-    base = f"/learner/enrolments/{enrolment.id}/modules/basics"
-    answer_test(client, f"{base}/pre?launch={lid}", right=4)
-    study(client, base)
-    answer_test(client, f"{base}/post?launch={lid}", right=5)
-    answer_test(client, f"{base}/post?launch={lid}", right=8)
-    assert client.get(f"/learner/?launch={lid}").status_code == 200  # tier two starts
-    return enrolment
 
 
 def test_a_learners_tier_becomes_statements_in_the_order_it_happened(
