@@ -489,3 +489,12 @@ def completed_without_badge(
             ).limit(limit)
         )
     )
+
+
+def credential_state(credential: BadgeCredential, now: datetime) -> str:
+    """``revoked``, ``expired`` or ``valid``: what the public page says first."""
+    if credential.revoked_at is not None:
+        return "revoked"
+    if credential.valid_until is not None and credential.valid_until < now:
+        return "expired"
+    return "valid"

@@ -28,7 +28,6 @@ from lti_tool.web.auth import (
     current_session,
     requires_role,
 )
-from lti_tool.web.badges import credential_state
 
 bp = Blueprint("badge_wall", __name__)
 
@@ -84,7 +83,7 @@ def _wall(person: Person | None) -> tuple[list[WallEntry], list[str]]:
             WallEntry(
                 credential=credential,
                 name=name,
-                state=credential_state(credential, now),
+                state=badge_service.credential_state(credential, now),
                 public_url=public_url,
                 linkedin_url=linkedin_url(
                     name,
@@ -169,7 +168,7 @@ def register() -> str:
         "admin/badges.html",
         launch=current_launch(),
         csrf_token=current_session().csrf_token,
-        rows=[(c, p, credential_state(c, now)) for c, p in rows],
+        rows=[(c, p, badge_service.credential_state(c, now)) for c, p in rows],
         waiting=[
             (e, people.get(e.person_id), program_of(e.program_version)) for e in waiting
         ],

@@ -9,7 +9,6 @@ by a salted hash of their email.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
@@ -25,6 +24,7 @@ from lti_tool.services import badge_keys, badge_ob2
 from lti_tool.services.badge_keys import badge_did_document, ensure_badge_key
 from lti_tool.services.badges import (
     achievement_for,
+    credential_state,
     status_list_credential,
     tier_image_png,
     tier_image_svg,
@@ -91,15 +91,6 @@ def _program_and_tier(credential: BadgeCredential) -> tuple[Program, Tier]:
     assert enrolment is not None
     program = program_of(enrolment.program_version)
     return program, program.tier(credential.tier_id)
-
-
-def credential_state(credential: BadgeCredential, now: datetime) -> str:
-    """``revoked``, ``expired`` or ``valid``: what the public page says first."""
-    if credential.revoked_at is not None:
-        return "revoked"
-    if credential.valid_until is not None and credential.valid_until < now:
-        return "expired"
-    return "valid"
 
 
 @bp.get("/credentials/<credential_id>")
